@@ -1,0 +1,68 @@
+"""The one owner of project.sqlite's schema: numbered migrations, applied in order.
+
+A later step adds its tables by appending a migration here; nothing else issues DDL.
+``PRAGMA user_version`` records how many migrations ran; ``PRAGMA application_id`` marks
+the file as ours so a foreign database is refused instead of altered.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# "TSML" as a big-endian int: the SQLite application_id of a TalkSmall project.
+APPLICATION_ID = 0x54534D4C
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "settings, models and runs",
+        """
+        CREATE TABLE settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL,               -- JSON
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE models (
+            id         INTEGER PRIMARY KEY,
+            kind       TEXT NOT NULL CHECK (kind IN ('embedded', 'hf', 'gguf')),
+            path       TEXT NOT NULL UNIQUE,
+            name       TEXT NOT NULL,
+            info       TEXT NOT NULL,          -- JSON of core.models.ModelInfo
+            added_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE runs (
+            id          TEXT PRIMARY KEY,      -- the folder name under runs/
+            job         TEXT NOT NULL,
+            status      TEXT NOT NULL,         -- running | succeeded | failed | cancelled
+            spec        TEXT NOT NULL,         -- JSON
+            output      TEXT,
+            created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            finished_at TEXT
+        );
+        """,
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations, each in its own transaction. Returns the new version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, (_title, sql) in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript would commit on its own; run statements inside one explicit
+        # transaction so a crash mid-migration leaves the previous version intact.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
