@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,3 +24,7 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory,
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("TALKSMALL_CONFIG_DIR", str(folder))
     return folder
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
