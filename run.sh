@@ -19,4 +19,12 @@ fi
 if [ "$headless" = 1 ]; then
   exec .venv/bin/talksmall demo "$@"
 fi
+if [ "$(uname)" = "Linux" ] && [ -n "${DISPLAY:-}" ] && command -v ldconfig >/dev/null \
+   && ! ldconfig -p | grep -q libxcb-cursor.so.0; then
+  # Qt 6.5+ aborts at start-up without it, with a message few people can act on.
+  echo "error: the desktop app needs the system library libxcb-cursor0." >&2
+  echo "Install it (Debian/Ubuntu: sudo apt-get install libxcb-cursor0) and run ./run.sh again," >&2
+  echo "or use ./run.sh --headless for the terminal version." >&2
+  exit 1
+fi
 exec .venv/bin/python -m gui.app "$@"

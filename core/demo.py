@@ -1,0 +1,99 @@
+"""The headless pipeline: every wizard step built so far, on the sample company.
+
+``talksmall demo`` (and ``./run.sh --headless``) runs it in a terminal. Each step reports
+what it did and how long it took; the report is returned as a dict for ``--json``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.errors import ProjectError
+
+SIZES = {
+    # questions answered by the embedded model as a smoke check, tokens per answer
+    "ci": {"questions": 1, "max_tokens": 48},
+    "full": {"questions": 3, "max_tokens": 160},
+}
+QUESTIONS = (
+    "Hi, how much is the deposit for a flat?",
+    "What should I do if my boiler stops working at night?",
+    "How do I book a viewing?",
+)
+
+
+def run_demo(folder: Path, size: str = "ci",
+             say: Callable[[str], None] | None = print) -> dict[str, Any]:
+    from core.models.embedded import embedded_gguf_path, embedded_hf_dir, embedded_model_info
+    from core.readability import flesch_reading_ease
+    from core.sample import init_sample
+
+    settings = SIZES[size]
+    emit = say or (lambda _msg: None)
+    report: dict[str, Any] = {"size": size, "steps": []}
+
+    def step(name: str, started: float, **facts: Any) -> None:
+        facts = {"step": name, "seconds": round(time.perf_counter() - started, 2), **facts}
+        report["steps"].append(facts)
+
+    # 1. Project: a fresh copy of the sample company.
+    started = time.perf_counter()
+    folder = Path(folder).expanduser().resolve()
+    if (folder / "project.sqlite").exists():
+        if not (folder / "sample-documents").is_dir():
+            raise ProjectError(f"{folder} holds a project that is not a demo.",
+                               "Pass another folder with --dir.")
+        shutil.rmtree(folder)
+    project = init_sample(folder)
+    profile = project.profile()
+    prompt = profile.system_prompt()
+    emit(f"1/3 Project: created '{profile.company_name}' in {folder}")
+    emit(f"    roles {', '.join(profile.customer_roles)}; tone target Flesch >= "
+         f"{profile.tone_target:g}; {len(profile.policy_lines())} policies; system prompt "
+         f"Flesch {flesch_reading_ease(prompt):.0f}")
+    step("project", started, path=str(folder), company=profile.company_name)
+
+    # 2. Models: the embedded model, answering through llama.cpp (no training yet).
+    started = time.perf_counter()
+    info = embedded_model_info()
+    emit(f"2/3 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
+         f"{info.size_bytes / 1e6:.0f} MB, {info.licence}")
+    answers = []
+    for question in QUESTIONS[: settings["questions"]]:
+        answer, seconds, tokens = _answer(embedded_gguf_path(), prompt, question,
+                                          profile.customer_roles[0], settings["max_tokens"])
+        answers.append({"question": question, "answer": answer, "tokens": tokens,
+                        "tokens_per_s": round(tokens / max(seconds, 1e-6), 1)})
+        emit(f"    {profile.customer_roles[0]}: {question}\n    base model: {answer}")
+    step("model", started, answers=answers)
+
+    # 3. Prepare the embedded model for training (one-time conversion, then cached).
+    started = time.perf_counter()
+    hf_dir = embedded_hf_dir(progress=None)
+    emit(f"3/3 Training base ready: {hf_dir} ({time.perf_counter() - started:.1f} s)")
+    step("prepare-base", started, path=str(hf_dir))
+
+    project.close()
+    emit("Done. Open the app (./run.sh) to continue with this project: "
+         f"{folder}")
+    report["project"] = str(folder)
+    return report
+
+
+def _answer(gguf: Path, system: str, question: str, role: str,
+            max_tokens: int) -> tuple[str, float, int]:
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=2, seed=0, verbose=False)
+    started = time.perf_counter()
+    result = llm.create_chat_completion(
+        messages=[{"role": "system", "content": system}, {"role": role, "content": question}],
+        max_tokens=max_tokens, temperature=0.0,
+    )
+    seconds = time.perf_counter() - started
+    text = result["choices"][0]["message"]["content"].strip()
+    return text, seconds, int(result["usage"]["completion_tokens"])

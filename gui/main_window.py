@@ -1,0 +1,201 @@
+"""The main window: the sidebar of six wizard steps, the current page, Back / Next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import __version__
+from core.project import Project, remember_project
+from gui.pages.project import ProjectPage
+from gui.widgets.step_list import StepList
+from gui.wizard import WizardFlow
+
+
+class MainWindow(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("TalkSmall Studio")
+        self.resize(1180, 760)
+        self.flow = WizardFlow()
+        self.project: Project | None = None
+
+        root = QWidget()
+        row = QHBoxLayout(root)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.setCentralWidget(root)
+
+        sidebar = QWidget()
+        sidebar.setObjectName("sidebar")
+        sidebar.setFixedWidth(260)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(0, 0, 0, 12)
+        brand = QLabel("TalkSmall Studio")
+        brand.setObjectName("brand")
+        side.addWidget(brand)
+        self.project_label = QLabel("No project open")
+        self.project_label.setObjectName("brandSub")
+        side.addWidget(self.project_label)
+        self.steps = StepList(self.flow)
+        self.steps.step_chosen.connect(self.go_to)
+        side.addWidget(self.steps, 1)
+        row.addWidget(sidebar)
+
+        body = QWidget()
+        body.setObjectName("page")
+        column = QVBoxLayout(body)
+        column.setContentsMargins(28, 22, 28, 0)
+        column.setSpacing(4)
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("pageSubtitle")
+        self.subtitle.setWordWrap(True)
+        column.addWidget(self.title)
+        column.addWidget(self.subtitle)
+        column.addSpacing(10)
+        self.pages = QStackedWidget()
+        self.project_page = ProjectPage()
+        self.project_page.project_opened.connect(self.set_project)
+        self.project_page.validity_changed.connect(self._on_validity)
+        self.pages.addWidget(self.project_page)
+        column.addWidget(self.pages, 1)
+
+        nav = QWidget()
+        nav.setObjectName("navBar")
+        nav_row = QHBoxLayout(nav)
+        nav_row.setContentsMargins(0, 10, 0, 12)
+        self.nav_hint = QLabel()
+        self.nav_hint.setObjectName("hint")
+        self.back_button = QPushButton("Back")
+        self.back_button.clicked.connect(self.go_back)
+        self.next_button = QPushButton("Next")
+        self.next_button.setObjectName("primary")
+        self.next_button.clicked.connect(self.go_next)
+        nav_row.addWidget(self.nav_hint, 1)
+        nav_row.addWidget(self.back_button)
+        nav_row.addWidget(self.next_button)
+        column.addWidget(nav)
+        row.addWidget(body, 1)
+
+        self._build_menu()
+        self.statusBar().showMessage(f"TalkSmall Studio {__version__}")
+        self._refresh()
+
+    # --- project ----------------------------------------------------------------
+    def set_project(self, project: Project | None) -> None:
+        if self.project is not None and project is not self.project:
+            self.project_page.shutdown()
+            self.project.close()
+        self.project = project
+        self.flow.state.project = project
+        if project is not None:
+            remember_project(project.root, project.name)
+            self.flow.state.profile_valid = not project.profile().validate()
+            self.project_label.setText(f"{project.name}\n{_short(project.root)}")
+            self.statusBar().showMessage(f"Opened {project.root}", 5000)
+        else:
+            self.flow.state.profile_valid = False
+            self.project_label.setText("No project open")
+        self.project_page.show_project(project)
+        self.close_action.setEnabled(project is not None)
+        self.flow.current = 0
+        self._refresh()
+
+    def open_project_folder(self, folder: str | Path) -> None:
+        self.project_page.welcome.open_folder(folder)
+
+    def close_project(self) -> None:
+        self.set_project(None)
+
+    # --- navigation -------------------------------------------------------------
+    def go_to(self, index: int) -> None:
+        if not self.flow.go(index):
+            self.statusBar().showMessage(self.flow.why_not(index), 5000)
+        self._refresh()
+
+    def go_next(self) -> None:
+        target = self.flow.next_index()
+        if target is not None:
+            self.go_to(target)
+
+    def go_back(self) -> None:
+        target = self.flow.previous_index()
+        if target is not None:
+            self.go_to(target)
+
+    def _on_validity(self, valid: bool) -> None:
+        self.flow.state.profile_valid = valid
+        if self.project is not None:
+            self.project_label.setText(
+                f"{self.project_page.form.company_name.text().strip() or self.project.root.name}"
+                f"\n{_short(self.project.root)}")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.steps.refresh()
+        step = self.flow.steps[self.flow.current]
+        self.title.setText(step.title)
+        self.subtitle.setText(self.project_page.subtitle())
+        self.back_button.setEnabled(self.flow.previous_index() is not None)
+        target = self.flow.next_index()
+        self.next_button.setEnabled(target is not None)
+        if target is None:
+            following = self.flow.current + 1
+            reason = self.flow.why_not(following) if following < len(self.flow.steps) else ""
+            self.nav_hint.setText(reason)
+        else:
+            self.nav_hint.setText("")
+
+    # --- menu and closing -------------------------------------------------------
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        new = QAction("&New or open project…", self)
+        new.setShortcut(QKeySequence.StandardKey.New)
+        new.triggered.connect(self.close_project)
+        menu.addAction(new)
+        self.close_action = QAction("&Close project", self)
+        self.close_action.triggered.connect(self.close_project)
+        menu.addAction(self.close_action)
+        menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About TalkSmall Studio", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self, "About TalkSmall Studio",
+            f"<b>TalkSmall Studio {__version__}</b><p>Turn your company's documents into a "
+            "small, private customer-support assistant that runs on your own computer.</p>")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.project_page.shutdown()
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+        event.accept()
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    home = str(Path.home())
+    if text.startswith(home):
+        text = "~" + text[len(home):]
+    return text if len(text) <= 38 else "…" + text[-37:]

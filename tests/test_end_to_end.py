@@ -1,0 +1,36 @@
+"""End to end on the embedded tiny model: the headless pipeline as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_headless_demo_runs_every_built_step(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("talksmall")
+    result = subprocess.run(
+        [str(exe), "demo", "--size", "ci", "--dir", str(tmp_path / "demo"), "--json"],
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [s["step"] for s in report["steps"]] == ["project", "model", "prepare-base"]
+    answer = report["steps"][1]["answers"][0]
+    assert answer["tokens"] > 0 and answer["answer"].strip()
+    assert (Path(report["steps"][2]["path"]) / "config.json").is_file()
+    info = subprocess.run([str(exe), "info", str(tmp_path / "demo"), "--json"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(info.stdout)["profile_valid"] is True
+
+
+def test_demo_refuses_to_replace_a_real_project(tmp_path: Path) -> None:
+    from core.cli import main
+    from core.project import create_project
+
+    create_project(tmp_path / "mine", company_name="Mine").close()
+    assert main(["demo", "--dir", str(tmp_path / "mine")]) == 1
+    assert (tmp_path / "mine" / "project.sqlite").is_file()
