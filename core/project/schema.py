@@ -40,6 +40,50 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "documents, chunks and redactions",
+        """
+        CREATE TABLE documents (
+            id            INTEGER PRIMARY KEY,
+            sha256        TEXT UNIQUE,         -- NULL when the file could not be read
+            name          TEXT NOT NULL,       -- file name as the operator knows it
+            source_path   TEXT NOT NULL,       -- where it was imported from
+            stored_path   TEXT,                -- files/<sha256><ext>, relative to the project
+            format        TEXT NOT NULL,       -- pdf | docx | txt | md | html | csv | json | jsonl
+            kind          TEXT NOT NULL DEFAULT 'document' CHECK (kind IN ('document', 'tickets')),
+            size_bytes    INTEGER NOT NULL DEFAULT 0,
+            status        TEXT NOT NULL CHECK (status IN ('importing', 'imported', 'failed')),
+            error         TEXT,                -- plain-language reason when failed
+            pages         INTEGER,             -- pages (PDF), rows (tickets), sections otherwise
+            meta          TEXT NOT NULL DEFAULT '{}',  -- JSON: ticket mapping, encoding, ...
+            imported_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE chunks (
+            id            INTEGER PRIMARY KEY,
+            document_id   INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            seq           INTEGER NOT NULL,    -- order within the document
+            kind          TEXT NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'ticket')),
+            section       TEXT NOT NULL DEFAULT '',  -- heading path, e.g. "Deposits > Returns"
+            page          INTEGER,             -- first page (PDF) or row (tickets)
+            original_text TEXT NOT NULL,       -- as extracted: for the operator's eyes only
+            text          TEXT NOT NULL,       -- redacted: the only text later steps read
+            token_count   INTEGER NOT NULL,
+            meta          TEXT NOT NULL DEFAULT '{}',  -- JSON: ticket fields for kind 'ticket'
+            UNIQUE (document_id, seq)
+        );
+        CREATE INDEX chunks_document ON chunks(document_id);
+        CREATE TABLE redactions (
+            id            INTEGER PRIMARY KEY,
+            chunk_id      INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            kind          TEXT NOT NULL,       -- email | phone | card | iban | address | name | term
+            start         INTEGER NOT NULL,    -- offsets into chunks.original_text
+            end           INTEGER NOT NULL,
+            original      TEXT NOT NULL,
+            active        INTEGER NOT NULL DEFAULT 1  -- 0 once the operator un-redacts it
+        );
+        CREATE INDEX redactions_chunk ON redactions(chunk_id);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
