@@ -1,4 +1,8 @@
-"""The main window: the sidebar of six wizard steps, the current page, Back / Next."""
+"""The main window: the sidebar of six wizard steps, the current step's page, Back / Next.
+
+Every built step has its own page widget (see gui/pages/step_page.py) in one stacked widget;
+the window shows the page of the flow's current step and takes title and subtitle from it.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from core import __version__
 from core.project import Project, remember_project
+from gui.pages.documents import DocumentsPage
 from gui.pages.project import ProjectPage
+from gui.pages.step_page import StepPage
 from gui.widgets.step_list import StepList
 from gui.wizard import WizardFlow
 
@@ -70,7 +76,17 @@ class MainWindow(QMainWindow):
         self.project_page = ProjectPage()
         self.project_page.project_opened.connect(self.set_project)
         self.project_page.validity_changed.connect(self._on_validity)
-        self.pages.addWidget(self.project_page)
+        self.documents_page = DocumentsPage()
+        # Step key -> its page; steps without a page are not built (and cannot be entered).
+        self.step_pages: dict[str, StepPage] = {
+            "project": self.project_page,
+            "documents": self.documents_page,
+        }
+        for page in self.step_pages.values():
+            self.pages.addWidget(page)
+            changed = getattr(page, "subtitle_changed", None)
+            if changed is not None:
+                changed.connect(self._refresh)
         column.addWidget(self.pages, 1)
 
         nav = QWidget()
@@ -97,7 +113,7 @@ class MainWindow(QMainWindow):
     # --- project ----------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
         if self.project is not None and project is not self.project:
-            self.project_page.shutdown()
+            self._shutdown_pages()
             self.project.close()
         self.project = project
         self.flow.state.project = project
@@ -109,7 +125,8 @@ class MainWindow(QMainWindow):
         else:
             self.flow.state.profile_valid = False
             self.project_label.setText("No project open")
-        self.project_page.show_project(project)
+        for page in self.step_pages.values():
+            page.show_project(project)
         self.close_action.setEnabled(project is not None)
         self.flow.current = 0
         self._refresh()
@@ -121,6 +138,10 @@ class MainWindow(QMainWindow):
         self.set_project(None)
 
     # --- navigation -------------------------------------------------------------
+    def current_page(self) -> StepPage:
+        """The page of the current step (the Project page for a step with none)."""
+        return self.step_pages.get(self.flow.steps[self.flow.current].key, self.project_page)
+
     def go_to(self, index: int) -> None:
         if not self.flow.go(index):
             self.statusBar().showMessage(self.flow.why_not(index), 5000)
@@ -147,8 +168,11 @@ class MainWindow(QMainWindow):
     def _refresh(self) -> None:
         self.steps.refresh()
         step = self.flow.steps[self.flow.current]
+        page = self.current_page()
+        if self.pages.currentWidget() is not page:
+            self.pages.setCurrentWidget(page)  # type: ignore[arg-type]
         self.title.setText(step.title)
-        self.subtitle.setText(self.project_page.subtitle())
+        self.subtitle.setText(page.subtitle())
         self.back_button.setEnabled(self.flow.previous_index() is not None)
         target = self.flow.next_index()
         self.next_button.setEnabled(target is not None)
@@ -185,8 +209,14 @@ class MainWindow(QMainWindow):
             f"<b>TalkSmall Studio {__version__}</b><p>Turn your company's documents into a "
             "small, private customer-support assistant that runs on your own computer.</p>")
 
+    def _shutdown_pages(self) -> None:
+        if any(page.is_busy() for page in self.step_pages.values()):
+            self.statusBar().showMessage("Stopping background work…")
+        for page in self.step_pages.values():
+            page.shutdown()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.project_page.shutdown()
+        self._shutdown_pages()
         if self.project is not None:
             self.project.close()
             self.project = None

@@ -37,7 +37,7 @@ STEPS: tuple[Step, ...] = (
          "Create or open a project, describe the company and choose the base model.", True),
     Step("documents", "Documents",
          "Import handbooks, FAQs, policies and support tickets; personal data is redacted.",
-         False, _needs_valid_profile),
+         True, _needs_valid_profile),
     Step("conversations", "Conversations",
          "Generate readable, deduplicated training conversations from your documents.",
          False, _needs_valid_profile),

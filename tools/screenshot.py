@@ -1,5 +1,12 @@
 """Screenshot the real app window (run under Xvfb): python tools/screenshot.py OUT.png
-[--project DIR] [--tab N]. Used to look at the GUI as an operator sees it."""
+[--project DIR] [--tab N] [--step N] [--import PATH...] [--view NAME] [--redacted]
+[--select KIND]. Used to look at the GUI as an operator sees it.
+
+--step N switches the wizard to step N (1 = Project, 2 = Documents, ...) when it can be
+entered; --import adds files through the Documents page (as a drop would) and shoots once
+they are in; --view NAME opens that document in the viewer (--redacted shows it as the
+assistant sees it, --select KIND selects the first redaction of that kind).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,12 @@ def main() -> int:
     parser.add_argument("out")
     parser.add_argument("--project")
     parser.add_argument("--tab", type=int, default=0)
+    parser.add_argument("--step", type=int, default=1, help="wizard step, 1-based")
+    parser.add_argument("--view", help="open this document (by file name) in the viewer")
+    parser.add_argument("--redacted", action="store_true", help="viewer: the assistant's view")
+    parser.add_argument("--select", help="viewer: select the first redaction of this kind")
+    parser.add_argument("--import", dest="paths", nargs="+", default=[],
+                        help="files or folders to import on the Documents page first")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     apply_style(app)
@@ -25,6 +38,12 @@ def main() -> int:
     if args.project:
         window.open_project_folder(args.project)
         window.project_page.tabs.setCurrentIndex(args.tab)
+    if args.step != 1:
+        window.go_to(args.step - 1)
+        if window.flow.current != args.step - 1:
+            print(f"step {args.step}: {window.flow.why_not(args.step - 1)}", file=sys.stderr)
+    if args.view:
+        _open_document(window, args.view, args.redacted, args.select)
     window.show()
 
     def shoot() -> None:
@@ -32,8 +51,29 @@ def main() -> int:
         screen.grabWindow(0).copy(window.frameGeometry()).save(args.out)
         app.quit()
 
-    QTimer.singleShot(2500, shoot)
+    if args.paths:
+        window.go_to(window.flow.index_of("documents"))
+        window.documents_page.import_finished.connect(
+            lambda _results: QTimer.singleShot(1000, shoot))
+        QTimer.singleShot(500, lambda: window.documents_page.import_paths(args.paths))
+    else:
+        QTimer.singleShot(2500, shoot)
     return app.exec()
+
+
+def _open_document(window: MainWindow, name: str, redacted: bool, kind: str | None) -> None:
+    page = window.documents_page
+    window.go_to(window.flow.index_of("documents"))
+    index = page.table.row_named(name)
+    if index < 0:
+        print(f"no document named {name!r}", file=sys.stderr)
+        return
+    page.open_document(page.table.rows[index])
+    page.viewer.set_redacted_view(redacted)
+    if kind:
+        first = next((r for r in page.viewer.redactions if r["kind"] == kind), None)
+        if first is not None:
+            page.viewer.select_redaction(first["id"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Small modal dialogs that ask the operator one question (ticket columns, forgetting)."""
