@@ -327,10 +327,11 @@ def save_rules(project: Project, rules: RedactionRules) -> None:
 
 
 def company_terms(project: Project) -> list[str]:
-    """The company's name and the phones and emails in its profile: business, not personal."""
+    """The company's name and the phones, emails and addresses in its profile: business
+    contact details the assistant must be able to give out, not personal data."""
     profile = project.profile()
     text = "\n".join((profile.description, profile.policies))
     terms = [profile.company_name.strip()] if profile.company_name.strip() else []
-    for _kind, start, end in find_emails(text) + find_phones(text):
+    for _kind, start, end in find_emails(text) + find_phones(text) + find_addresses(text):
         terms.append(text[start:end])
     return _clean_terms(terms)
