@@ -51,16 +51,29 @@ def run_demo(folder: Path, size: str = "ci",
     project = init_sample(folder)
     profile = project.profile()
     prompt = profile.system_prompt()
-    emit(f"1/3 Project: created '{profile.company_name}' in {folder}")
+    emit(f"1/4 Project: created '{profile.company_name}' in {folder}")
     emit(f"    roles {', '.join(profile.customer_roles)}; tone target Flesch >= "
          f"{profile.tone_target:g}; {len(profile.policy_lines())} policies; system prompt "
          f"Flesch {flesch_reading_ease(prompt):.0f}")
     step("project", started, path=str(folder), company=profile.company_name)
 
-    # 2. Models: the embedded model, answering through llama.cpp (no training yet).
+    # 2. Documents: import the sample company's files, personal data redacted.
+    from core.documents import import_files
+
+    started = time.perf_counter()
+    results = import_files(project, [folder / "sample-documents"])
+    for result in results:
+        emit(f"    {result.status:<9} {result.name}  ({result.message})")
+    imported = [r for r in results if r.status == "imported"]
+    emit(f"2/4 Documents: {len(imported)} of {len(results)} imported, "
+         f"{sum(r.chunks for r in imported)} chunks, "
+         f"{sum(r.redactions for r in imported)} personal-data items redacted")
+    step("documents", started, files=[r.to_dict() for r in results])
+
+    # 3. Models: the embedded model, answering through llama.cpp (no training yet).
     started = time.perf_counter()
     info = embedded_model_info()
-    emit(f"2/3 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
+    emit(f"3/4 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
          f"{info.size_bytes / 1e6:.0f} MB, {info.licence}")
     answers = []
     for question in QUESTIONS[: settings["questions"]]:
@@ -71,10 +84,10 @@ def run_demo(folder: Path, size: str = "ci",
         emit(f"    {profile.customer_roles[0]}: {question}\n    base model: {answer}")
     step("model", started, answers=answers)
 
-    # 3. Prepare the embedded model for training (one-time conversion, then cached).
+    # 4. Prepare the embedded model for training (one-time conversion, then cached).
     started = time.perf_counter()
     hf_dir = embedded_hf_dir(progress=None)
-    emit(f"3/3 Training base ready: {hf_dir} ({time.perf_counter() - started:.1f} s)")
+    emit(f"4/4 Training base ready: {hf_dir} ({time.perf_counter() - started:.1f} s)")
     step("prepare-base", started, path=str(hf_dir))
 
     project.close()

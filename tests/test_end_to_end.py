@@ -18,10 +18,13 @@ def test_headless_demo_runs_every_built_step(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert [s["step"] for s in report["steps"]] == ["project", "model", "prepare-base"]
-    answer = report["steps"][1]["answers"][0]
+    steps = {s["step"]: s for s in report["steps"]}
+    assert list(steps) == ["project", "documents", "model", "prepare-base"]
+    assert [f["status"] for f in steps["documents"]["files"]] == ["imported"] * 4
+    assert sum(f["redactions"] for f in steps["documents"]["files"]) > 50
+    answer = steps["model"]["answers"][0]
     assert answer["tokens"] > 0 and answer["answer"].strip()
-    assert (Path(report["steps"][2]["path"]) / "config.json").is_file()
+    assert (Path(steps["prepare-base"]["path"]) / "config.json").is_file()
     info = subprocess.run([str(exe), "info", str(tmp_path / "demo"), "--json"],
                           capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(info.stdout)["profile_valid"] is True

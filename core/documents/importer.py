@@ -175,8 +175,8 @@ def _import_one(project: Any, path: Path, limit_mb: float, settings: dict[str, A
             conn.execute("UPDATE documents SET status = 'failed', error = ?, stored_path = NULL "
                          "WHERE id = ?", (str(error), document_id))
         return _failed(path, error.message, error.hint, document_id)
-    summary = f"{prepared.pages} {_unit(fmt, prepared.pages)}, {chunks} chunks, " \
-              f"{redactions} redactions"
+    summary = (f"{prepared.pages} {_unit(fmt, prepared.pages)}, {_count(chunks, 'chunk')}, "
+               f"{_count(redactions, 'redaction')}")
     if prepared.warnings:
         summary += "; " + "; ".join(prepared.warnings)
     return ImportResult(str(path), name, "imported", summary, document_id, prepared.pages,
@@ -258,3 +258,7 @@ def _mb(size: float) -> str:
 def _unit(fmt: str, count: int) -> str:
     unit = {"pdf": "page", "csv": "row", "json": "record", "jsonl": "record"}.get(fmt, "section")
     return unit if count == 1 else unit + "s"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
