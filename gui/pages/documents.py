@@ -177,7 +177,8 @@ class DocumentsPage(QWidget):
                 "past support tickets. Personal data is redacted on the way in.")
 
     def show_project(self, project: Project | None) -> None:
-        if project is not self.project:
+        opened = project is not self.project
+        if opened:
             self.last_results = []
             self.summary.hide()
             self._clear_error()
@@ -194,6 +195,21 @@ class DocumentsPage(QWidget):
         self.max_mb.setValue(float(settings.get("max_file_mb", 50)))
         self.max_mb.blockSignals(False)
         self.refresh()
+        if opened:
+            self.resume_interrupted()
+
+    def resume_interrupted(self) -> bool:
+        """Re-import files whose import was cut off (app killed, power lost): core replaces
+        the half-written rows, so nothing is duplicated. False when there is nothing to do."""
+        if self.project is None or self.is_busy():
+            return False
+        pending = [Path(d["source_path"]) for d in documents.list_documents(self.project)
+                   if d["status"] == "importing" and Path(d["source_path"]).is_file()]
+        if not pending:
+            return False
+        self.summary.setText(f"Resuming an interrupted import of {len(pending)} file(s)…")
+        self.summary.show()
+        return self.import_paths(pending)
 
     def is_busy(self) -> bool:
         return (self._task is not None and not self._task.done) or self.viewer.is_busy()

@@ -384,3 +384,31 @@ def test_redrawing_the_viewer_keeps_python_alive(qtbot, window: MainWindow) -> N
     for redacted in (True, False, True, False):
         page.viewer.set_redacted_view(redacted)
     assert sys.getrefcount(None) > before - 500, "Qt calls are leaking references to None"
+
+
+def test_an_import_cut_off_by_a_crash_resumes_when_the_project_opens(qtbot,
+                                                                      tmp_path: Path) -> None:
+    from core.documents import import_files, list_documents
+    from core.project import open_project
+
+    folder = tmp_path / "crashed"
+    project = init_sample(folder)
+    policies = folder / "sample-documents" / "policies.md"
+    [done] = import_files(project, [policies])
+    # What a kill between the document row and its chunks' transaction leaves behind.
+    with project.store.transaction() as conn:
+        conn.execute("DELETE FROM chunks WHERE document_id = ?", (done.document_id,))
+        conn.execute("UPDATE documents SET status = 'importing' WHERE id = ?",
+                     (done.document_id,))
+    project.close()
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    page = win.documents_page
+    with qtbot.waitSignal(page.import_finished, timeout=IMPORT_TIMEOUT_MS):
+        win.open_project_folder(folder)
+    win.close()
+    project = open_project(folder)
+    [row] = list_documents(project)
+    assert row["status"] == "imported" and row["chunks"] == done.chunks
+    project.close()
