@@ -75,7 +75,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE redactions (
             id            INTEGER PRIMARY KEY,
             chunk_id      INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-            kind          TEXT NOT NULL,       -- email | phone | card | iban | address | name | term
+            kind          TEXT NOT NULL,  -- email|phone|card|iban|address|name|term
             start         INTEGER NOT NULL,    -- offsets into chunks.original_text
             end           INTEGER NOT NULL,
             original      TEXT NOT NULL,
