@@ -1,4 +1,4 @@
-"""Jobs that ship with the foundation: model conversion and a self-check of the machinery."""
+"""Jobs that ship with the foundation: model conversion, GGUF export and a self-check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from core.errors import TalkSmallError
+from core.errors import TalkSmallError, ValidationError
 from core.jobs.context import JobCancelled, JobContext
 
 
@@ -29,6 +29,35 @@ def convert_model(spec: dict[str, Any], ctx: JobContext) -> str:
 
     path = embedded_hf_dir(progress=on_progress)
     ctx.progress(100, 100)
+    return str(path)
+
+
+def export_gguf(spec: dict[str, Any], ctx: JobContext) -> str:
+    """Export a Hugging Face folder as GGUF. Spec: ``hf_dir``, ``out`` (the .gguf path),
+    ``quant`` (default f16; see core.export.SUPPORTED_QUANTS), optional ``source_gguf`` (the
+    GGUF the model came from, whose tokenizer is copied). STOP cancels between tensors."""
+    from core.export import export_gguf as export
+
+    for key in ("hf_dir", "out"):
+        if not spec.get(key):
+            raise ValidationError(key, f"the export spec has no {key}",
+                                  "start the export again from the app")
+    ctx.check_stop()
+    ctx.stage("export", 1, 1)
+    last_message, last_step = [""], [-1]
+
+    def on_progress(fraction: float, message: str) -> None:
+        ctx.check_stop()  # raising here removes the temporary files, writes nothing
+        step = round(100 * min(max(float(fraction), 0.0), 1.0))
+        if step != last_step[0]:  # called once per tensor: report each percent once
+            last_step[0] = step
+            ctx.progress(step, 100)
+        if message and message != last_message[0]:
+            last_message[0] = message
+            ctx.log("info", message)
+
+    path = export(spec["hf_dir"], spec["out"], spec.get("quant", "f16"), progress=on_progress,
+                  source_gguf=spec.get("source_gguf"))
     return str(path)
 
 

@@ -17,6 +17,7 @@ JobFunction = Callable[[dict[str, Any], Any], "str | None"]
 
 JOBS: dict[str, str] = {
     "convert-model": "core.jobs.builtin:convert_model",
+    "export-gguf": "core.jobs.builtin:export_gguf",
     "selfcheck": "core.jobs.builtin:selfcheck",
 }
 
