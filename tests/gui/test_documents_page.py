@@ -6,6 +6,7 @@ columns. Real core, real files."""
 from __future__ import annotations
 
 import shutil
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 
 from core import documents
+from core.documents import importer
 from core.documents.redact import PLACEHOLDERS
 from core.sample import init_sample, sample_documents
 from gui.dialogs.confirm_forget import ConfirmForgetDialog
@@ -109,7 +111,7 @@ def test_documents_step_is_entered_from_the_sidebar(qtbot, tmp_path: Path) -> No
     page = go_to_documents(qtbot, win)
     assert win.title.text() == "Documents"
     assert win.subtitle.text() == page.subtitle()
-    assert "not available" in win.flow.why_not(2)
+    assert win.flow.why_not(2) == "Import documents first."
     qtbot.mouseClick(win.back_button, Qt.MouseButton.LeftButton)
     assert win.pages.currentWidget() is win.project_page
     win.close()
@@ -256,8 +258,8 @@ def test_forget_asks_with_the_counts_then_removes(qtbot, window: MainWindow) -> 
     assert page.summary.text().startswith("Forgot policies.md")
 
 
-def test_cancel_midway_marks_the_rest_cancelled_and_resumes(qtbot, window: MainWindow,
-                                                            tmp_path: Path) -> None:
+def test_cancel_midway_marks_the_rest_cancelled_and_resumes(
+        qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     page = go_to_documents(qtbot, window)
     folder = tmp_path / "many"
     folder.mkdir()
@@ -265,14 +267,29 @@ def test_cancel_midway_marks_the_rest_cancelled_and_resumes(qtbot, window: MainW
         (folder / f"note-{i:03}.txt").write_text(
             f"Note {i}. The bins go out on day {i % 7}. " * 20, encoding="utf-8")
 
+    # The import thread waits before its fourth file until the click has landed, so a fast
+    # machine cannot finish all 120 files before the queued progress signal reaches the GUI.
+    clicked = threading.Event()
+    started = iter(range(1_000_000))
+    import_one = importer._import_one
+
+    def import_one_after_the_click(*args, **kwargs):
+        if next(started) == 3:
+            clicked.wait(timeout=60)
+        return import_one(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_import_one", import_one_after_the_click)
+
     def cancel_after_a_few(done: int, _total: int, _name: str) -> None:
-        if done >= 3 and page.progress.cancel_button.isEnabled():
+        if done >= 3 and page.progress.cancel_button.isEnabled() and not clicked.is_set():
             assert page.progress.isVisible() and "left" in page.progress.label.text()
             qtbot.mouseClick(page.progress.cancel_button, Qt.MouseButton.LeftButton)
+            clicked.set()
 
     page.import_progressed.connect(cancel_after_a_few)
     results = import_and_wait(qtbot, page, [folder])
     page.import_progressed.disconnect(cancel_after_a_few)
+    monkeypatch.undo()
     statuses = [r.status for r in results]
     assert len(statuses) == 120
     assert 3 <= statuses.count("imported") < 120
