@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_import)
 
+    from core.conversations.cli import add_commands as add_conversation_commands
+
+    add_conversation_commands(sub)  # generate, dataset
+
     p = sub.add_parser("demo", help="run the whole pipeline headless on the sample company")
     p.add_argument("--dir", type=Path, default=Path("talksmall-demo"),
                    help="where to create the demo project (default: ./talksmall-demo)")

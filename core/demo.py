@@ -16,8 +16,9 @@ from core.errors import ProjectError
 
 SIZES = {
     # questions answered by the embedded model as a smoke check, tokens per answer
-    "ci": {"questions": 1, "max_tokens": 48},
-    "full": {"questions": 3, "max_tokens": 160},
+    # and how many conversation work items the embedded teacher makes
+    "ci": {"questions": 1, "max_tokens": 48, "generate": 8},
+    "full": {"questions": 3, "max_tokens": 160, "generate": 120},
 }
 QUESTIONS = (
     "Hi, how much is the deposit for a flat?",
@@ -51,7 +52,7 @@ def run_demo(folder: Path, size: str = "ci",
     project = init_sample(folder)
     profile = project.profile()
     prompt = profile.system_prompt()
-    emit(f"1/4 Project: created '{profile.company_name}' in {folder}")
+    emit(f"1/5 Project: created '{profile.company_name}' in {folder}")
     emit(f"    roles {', '.join(profile.customer_roles)}; tone target Flesch >= "
          f"{profile.tone_target:g}; {len(profile.policy_lines())} policies; system prompt "
          f"Flesch {flesch_reading_ease(prompt):.0f}")
@@ -65,7 +66,7 @@ def run_demo(folder: Path, size: str = "ci",
     for result in results:
         emit(f"    {result.status:<9} {result.name}  ({result.message})")
     imported = [r for r in results if r.status == "imported"]
-    emit(f"2/4 Documents: {len(imported)} of {len(results)} imported, "
+    emit(f"2/5 Documents: {len(imported)} of {len(results)} imported, "
          f"{sum(r.chunks for r in imported)} chunks, "
          f"{sum(r.redactions for r in imported)} personal-data items redacted")
     step("documents", started, files=[r.to_dict() for r in results])
@@ -73,7 +74,7 @@ def run_demo(folder: Path, size: str = "ci",
     # 3. Models: the embedded model, answering through llama.cpp (no training yet).
     started = time.perf_counter()
     info = embedded_model_info()
-    emit(f"3/4 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
+    emit(f"3/5 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
          f"{info.size_bytes / 1e6:.0f} MB, {info.licence}")
     answers = []
     for question in QUESTIONS[: settings["questions"]]:
@@ -84,10 +85,20 @@ def run_demo(folder: Path, size: str = "ci",
         emit(f"    {profile.customer_roles[0]}: {question}\n    base model: {answer}")
     step("model", started, answers=answers)
 
-    # 4. Prepare the embedded model for training (one-time conversion, then cached).
+    # 4. Conversations: the embedded teacher writes gated training conversations.
+    started = time.perf_counter()
+    generation = _generate(project, settings["generate"])
+    run = generation["run"]
+    emit(f"4/5 Conversations: {run['processed']} items in {run['seconds']:.0f} s: "
+         f"{run['kept']} kept, {run['dropped']} dropped, {run['pairs']} preference pairs")
+    for gate, stats in generation["summary"]["rejected_by_gate"].items():
+        emit(f"    rejected by {gate}: {stats['count']} ({stats['share'] * 100:.0f}%)")
+    step("conversations", started, **generation)
+
+    # 5. Prepare the embedded model for training (one-time conversion, then cached).
     started = time.perf_counter()
     hf_dir = embedded_hf_dir(progress=None)
-    emit(f"4/4 Training base ready: {hf_dir} ({time.perf_counter() - started:.1f} s)")
+    emit(f"5/5 Training base ready: {hf_dir} ({time.perf_counter() - started:.1f} s)")
     step("prepare-base", started, path=str(hf_dir))
 
     project.close()
@@ -95,6 +106,22 @@ def run_demo(folder: Path, size: str = "ci",
          f"{folder}")
     report["project"] = str(folder)
     return report
+
+
+def _generate(project: Any, limit: int) -> dict[str, Any]:
+    from core.conversations.pipeline import generate_conversations
+    from core.conversations.settings import load_settings
+    from core.conversations.store import summary
+    from core.teachers import embedded_teacher
+
+    settings = load_settings(project)
+    settings.limit = limit
+    teacher = embedded_teacher()
+    try:
+        report = generate_conversations(project, teacher, settings)
+    finally:
+        teacher.close()
+    return {"run": report.to_dict(), "summary": summary(project)}
 
 
 def _answer(gguf: Path, system: str, question: str, role: str,

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from core import __version__
 from core.project import Project, remember_project
+from gui.pages.conversations import ConversationsPage
 from gui.pages.documents import DocumentsPage
 from gui.pages.project import ProjectPage
 from gui.pages.step_page import StepPage
@@ -77,10 +78,13 @@ class MainWindow(QMainWindow):
         self.project_page.project_opened.connect(self.set_project)
         self.project_page.validity_changed.connect(self._on_validity)
         self.documents_page = DocumentsPage()
+        self.documents_page.import_finished.connect(lambda _results: self._refresh_nav())
+        self.conversations_page = ConversationsPage()
         # Step key -> its page; steps without a page are not built (and cannot be entered).
         self.step_pages: dict[str, StepPage] = {
             "project": self.project_page,
             "documents": self.documents_page,
+            "conversations": self.conversations_page,
         }
         for page in self.step_pages.values():
             self.pages.addWidget(page)
@@ -166,13 +170,17 @@ class MainWindow(QMainWindow):
         self._refresh()
 
     def _refresh(self) -> None:
-        self.steps.refresh()
         step = self.flow.steps[self.flow.current]
         page = self.current_page()
         if self.pages.currentWidget() is not page:
             self.pages.setCurrentWidget(page)  # type: ignore[arg-type]
         self.title.setText(step.title)
         self.subtitle.setText(page.subtitle())
+        self._refresh_nav()
+
+    def _refresh_nav(self) -> None:
+        """Steps and Back / Next: what may be entered can change with the project's data."""
+        self.steps.refresh()
         self.back_button.setEnabled(self.flow.previous_index() is not None)
         target = self.flow.next_index()
         self.next_button.setEnabled(target is not None)
@@ -216,10 +224,10 @@ class MainWindow(QMainWindow):
             page.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._shutdown_pages()
         if self.project is not None:
-            self.project.close()
-            self.project = None
+            self.set_project(None)  # stops the pages' work, closes it, and pages forget it
+        else:
+            self._shutdown_pages()
         event.accept()
 
 

@@ -32,6 +32,22 @@ def _needs_valid_profile(state: Any) -> str:
     return "" if state.profile_valid else "Complete the company profile first."
 
 
+def _needs_documents(state: Any) -> str:
+    missing = _needs_valid_profile(state)
+    if missing:
+        return missing
+    import sqlite3
+
+    from core.documents import list_documents
+    from core.errors import TalkSmallError
+
+    try:
+        imported = any(d["status"] == "imported" for d in list_documents(state.project))
+    except (TalkSmallError, sqlite3.Error):  # a closed or broken project: Project says why
+        imported = False
+    return "" if imported else "Import documents first."
+
+
 STEPS: tuple[Step, ...] = (
     Step("project", "Project",
          "Create or open a project, describe the company and choose the base model.", True),
@@ -40,7 +56,7 @@ STEPS: tuple[Step, ...] = (
          True, _needs_valid_profile),
     Step("conversations", "Conversations",
          "Generate readable, deduplicated training conversations from your documents.",
-         False, _needs_valid_profile),
+         True, _needs_documents),
     Step("training", "Training",
          "Fine-tune the model for your tone (SFT, then preference training) in the background.",
          False, _needs_valid_profile),

@@ -19,11 +19,15 @@ def test_headless_demo_runs_every_built_step(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     steps = {s["step"]: s for s in report["steps"]}
-    assert list(steps) == ["project", "documents", "model", "prepare-base"]
+    assert list(steps) == ["project", "documents", "model", "conversations", "prepare-base"]
     assert [f["status"] for f in steps["documents"]["files"]] == ["imported"] * 4
     assert sum(f["redactions"] for f in steps["documents"]["files"]) > 50
     answer = steps["model"]["answers"][0]
     assert answer["tokens"] > 0 and answer["answer"].strip()
+    run = steps["conversations"]["run"]
+    assert run["planned"] == run["processed"] == 8 and not run["stopped"]
+    assert run["kept"] >= 1
+    assert steps["conversations"]["summary"]["examples"]["total"] == run["kept"] + run["dropped"]
     assert (Path(steps["prepare-base"]["path"]) / "config.json").is_file()
     info = subprocess.run([str(exe), "info", str(tmp_path / "demo"), "--json"],
                           capture_output=True, text=True, timeout=60, check=True)

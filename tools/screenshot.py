@@ -1,11 +1,12 @@
 """Screenshot the real app window (run under Xvfb): python tools/screenshot.py OUT.png
 [--project DIR] [--tab N] [--step N] [--import PATH...] [--view NAME] [--redacted]
-[--select KIND]. Used to look at the GUI as an operator sees it.
+[--select KIND] [--page-tab N]. Used to look at the GUI as an operator sees it.
 
 --step N switches the wizard to step N (1 = Project, 2 = Documents, ...) when it can be
 entered; --import adds files through the Documents page (as a drop would) and shoots once
 they are in; --view NAME opens that document in the viewer (--redacted shows it as the
-assistant sees it, --select KIND selects the first redaction of that kind).
+assistant sees it, --select KIND selects the first redaction of that kind); --page-tab N
+shows tab N (0-based) of a page that has tabs (Conversations: 1 = Review, 2 = Summary).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--view", help="open this document (by file name) in the viewer")
     parser.add_argument("--redacted", action="store_true", help="viewer: the assistant's view")
     parser.add_argument("--select", help="viewer: select the first redaction of this kind")
+    parser.add_argument("--page-tab", type=int, help="tab of the step's page, 0-based")
     parser.add_argument("--import", dest="paths", nargs="+", default=[],
                         help="files or folders to import on the Documents page first")
     args = parser.parse_args()
@@ -42,6 +44,13 @@ def main() -> int:
         window.go_to(args.step - 1)
         if window.flow.current != args.step - 1:
             print(f"step {args.step}: {window.flow.why_not(args.step - 1)}", file=sys.stderr)
+    if args.page_tab is not None:
+        tabs = getattr(window.current_page(), "tabs", None)
+        if tabs is not None:
+            tabs.setCurrentIndex(args.page_tab)
+        table = getattr(window.current_page(), "table", None)
+        if table is not None and table.rowCount():
+            table.selectRow(0)  # shows what a selection shows (the source chunk)
     if args.view:
         _open_document(window, args.view, args.redacted, args.select)
     window.show()

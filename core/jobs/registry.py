@@ -19,6 +19,7 @@ JOBS: dict[str, str] = {
     "convert-model": "core.jobs.builtin:convert_model",
     "export-gguf": "core.jobs.builtin:export_gguf",
     "selfcheck": "core.jobs.builtin:selfcheck",
+    "generate": "core.conversations.job:run_generate",
 }
 
 

@@ -84,6 +84,82 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX redactions_chunk ON redactions(chunk_id);
         """,
     ),
+    (
+        "conversations: generation work list, examples and preference pairs",
+        """
+        CREATE TABLE generation_work (
+            id            INTEGER PRIMARY KEY,
+            key           TEXT NOT NULL UNIQUE,  -- deterministic: source:chunk[:chunk2]:role:n
+            position      INTEGER NOT NULL,      -- order in the plan (structure first)
+            source        TEXT NOT NULL,         -- faq | ticket | heading | teacher | ...
+            role          TEXT NOT NULL,         -- the customer role asking
+            chunk_id      INTEGER REFERENCES chunks(id) ON DELETE CASCADE,
+            chunk2_id     INTEGER REFERENCES chunks(id) ON DELETE CASCADE,  -- follow-up turn
+            payload       TEXT NOT NULL DEFAULT '{}',  -- JSON: seed question, template, ...
+            status        TEXT NOT NULL DEFAULT 'todo' CHECK (status IN ('todo', 'done')),
+            outcome       TEXT,                  -- kept | dropped: <reason> | skipped: <reason>
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX generation_work_todo ON generation_work(status, position);
+        CREATE INDEX generation_work_chunk ON generation_work(chunk_id);
+        CREATE TABLE examples (
+            id            INTEGER PRIMARY KEY,
+            work_id       INTEGER REFERENCES generation_work(id) ON DELETE SET NULL,
+            chunk_id      INTEGER REFERENCES chunks(id) ON DELETE CASCADE,
+            chunk2_id     INTEGER REFERENCES chunks(id) ON DELETE CASCADE,
+            source        TEXT NOT NULL,         -- as generation_work.source, or 'import'
+            role          TEXT NOT NULL,
+            messages      TEXT NOT NULL,         -- JSON [{role, content}], without the system turn
+            system        TEXT,                  -- NULL: the project's system prompt at export
+            intent        TEXT,
+            analysis      TEXT,
+            status        TEXT NOT NULL
+                          CHECK (status IN ('kept', 'accepted', 'rejected', 'dropped')),
+            gate          TEXT,                  -- the gate that dropped it
+            reason        TEXT,
+            flesch        REAL,                  -- of the assistant turns
+            grounding     REAL,                  -- answer-to-chunk similarity
+            scores        TEXT NOT NULL DEFAULT '{}',  -- JSON: every gate's score, rewrites
+            template      TEXT,                  -- prompt template(s) used
+            teacher       TEXT,
+            seed          INTEGER,
+            question_vec  BLOB,                  -- float32 embedding of the user turns (dedup)
+            edited        INTEGER NOT NULL DEFAULT 0,
+            created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX examples_status ON examples(status);
+        CREATE INDEX examples_chunk ON examples(chunk_id);
+        CREATE INDEX examples_chunk2 ON examples(chunk2_id);
+        CREATE INDEX examples_work ON examples(work_id);
+        CREATE TABLE pairs (
+            id            INTEGER PRIMARY KEY,
+            example_id    INTEGER REFERENCES examples(id) ON DELETE CASCADE,
+            chunk_id      INTEGER REFERENCES chunks(id) ON DELETE CASCADE,
+            source        TEXT NOT NULL,         -- judge | formal | ungrounded | off_policy | ...
+            role          TEXT NOT NULL,
+            prompt        TEXT NOT NULL,         -- JSON [{role, content}] to the last customer turn
+            system        TEXT,                  -- NULL: the project's system prompt at export
+            chosen        TEXT NOT NULL,
+            rejected      TEXT NOT NULL,
+            status        TEXT NOT NULL
+                          CHECK (status IN ('kept', 'accepted', 'rejected', 'dropped')),
+            reason        TEXT,
+            decided_by    TEXT,                  -- checks | judge+checks | contrast | import
+            scores        TEXT NOT NULL DEFAULT '{}',
+            template      TEXT,
+            teacher       TEXT,
+            seed          INTEGER,
+            edited        INTEGER NOT NULL DEFAULT 0,
+            created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX pairs_example ON pairs(example_id);
+        CREATE INDEX pairs_chunk ON pairs(chunk_id);
+        CREATE INDEX pairs_status ON pairs(status);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
