@@ -13,7 +13,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Slot
 
 from core.jobs.events import (
     EVENTS_FILE,
@@ -23,6 +23,7 @@ from core.jobs.events import (
     parse_event_line,
 )
 from core.jobs.launch import child_command, child_env, write_spec
+from gui.workers.job_events import JobEvents
 
 STDERR_FILE = "stderr.log"
 
@@ -37,15 +38,7 @@ def running_runners() -> list[JobRunner]:
     return [runner for runner in list(_runners) if runner.is_running()]
 
 
-class JobRunner(QObject):
-    event = Signal(dict)  # every event, in order, including log lines made from raw output
-    started = Signal(dict)
-    progress = Signal(int, int, float)  # step, total, eta_s (-1.0 while unknown)
-    metric = Signal(dict)
-    log = Signal(str, str)  # level, message
-    error = Signal(str, str, str)  # code, message, hint
-    finished = Signal(str, str)  # status, output
-
+class JobRunner(JobEvents):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.run_dir: Path | None = None
@@ -160,28 +153,9 @@ class JobRunner(QObject):
         self._dispatch(event)
 
     def _dispatch(self, event: dict[str, Any]) -> None:
-        self.event.emit(event)
+        self.dispatch(event)
         kind = event.get("type")
-        if kind == "started":
-            self.started.emit(event)
-        elif kind == "progress":
-            eta = event.get("eta_s")
-            self.progress.emit(
-                _int(event.get("step")),
-                _int(event.get("total")),
-                float(eta) if isinstance(eta, int | float) else -1.0,
-            )
-        elif kind == "metric":
-            self.metric.emit(event)
-        elif kind == "log":
-            self.log.emit(str(event.get("level", "info")), str(event.get("message", "")))
-        elif kind == "error":
-            self.error.emit(
-                str(event.get("code", "error")),
-                str(event.get("message", "")),
-                str(event.get("hint", "")),
-            )
-        elif kind == "finished":
+        if kind == "finished":
             if event.get("status") in FINISHED_STATUSES:
                 self._finished_event = event
             # The child should exit now; one that lingers (a stuck thread) is stopped.
@@ -286,10 +260,3 @@ def _append_line(path: Path, line: str) -> None:
             handle.write(line.encode("utf-8") + b"\n")
     except OSError:
         pass
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

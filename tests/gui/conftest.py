@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QThreadPool
 
 from gui.workers import tasks
+from gui.workers.detached_job import followed_jobs
 from gui.workers.job_runner import running_runners
 
 
@@ -43,11 +44,16 @@ def leftover_work(grace_ms: int = 1000) -> list[str]:
             problems.append(f"{len(tasks.active_tasks())} task(s) whose callbacks never ran")
     for runner in running_runners():
         problems.append(f"job runner for {runner.job!r} still has its child process")
+    for job in followed_jobs():
+        problems.append(f"detached {job.job!r} job in {job.run_dir} is still followed")
     problems += [f"child process {pid} still running" for pid in live_children()]
     return problems
 
 
 def clean_up() -> None:
+    for job in followed_jobs():
+        job.kill()
+        job.detach()
     for runner in running_runners():
         process = runner._process
         runner.kill()
