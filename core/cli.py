@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conversation_commands(sub)  # generate, dataset
 
+    from core.retrieval.cli import add_commands as add_retrieval_commands
+
+    add_retrieval_commands(sub)  # search
+
     p = sub.add_parser("demo", help="run the whole pipeline headless on the sample company")
     p.add_argument("--dir", type=Path, default=Path("talksmall-demo"),
                    help="where to create the demo project (default: ./talksmall-demo)")

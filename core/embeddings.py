@@ -61,13 +61,16 @@ def _load() -> Any:
         return _model
 
 
-def embed(texts: list[str], *, cache: bool = False) -> np.ndarray:
+def embed(texts: list[str], *, cache: bool = False, threads: int | None = None) -> np.ndarray:
     """Embeddings of ``texts`` as a float32 array (n, 384), each row of length 1.
 
     Inputs longer than the model's 256 word pieces are truncated by the model; callers that
     need a long text's meaning embed its sentence windows (core.conversations.gates).
     ``cache=True`` reads and stores vectors in the user cache (embeddings.sqlite, keyed by
     the text's sha256): a project's chunks are embedded once, not at every run or resume.
+    ``threads`` sets torch's thread count for this call only (the count is process-wide, so
+    it is switched under the model's lock): one thread suits a single short question, where
+    two threads on busy cores spend more time waiting for each other than computing.
     """
     import numpy as np
 
@@ -77,8 +80,17 @@ def embed(texts: list[str], *, cache: bool = False) -> np.ndarray:
         return _embed_cached(list(texts))
     model = _load()
     with _lock:
-        vectors = model.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        import torch
+
+        before = torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(int(threads))
+        try:
+            vectors = model.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+        finally:
+            if threads:
+                torch.set_num_threads(before)
     return np.asarray(vectors, dtype=np.float32)
 
 

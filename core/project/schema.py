@@ -160,6 +160,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX pairs_status ON pairs(status);
         """,
     ),
+    (
+        "retrieval: full-text index of the chunks, chunk embeddings, index generation",
+        """
+        CREATE TABLE retrieval_state (
+            id            INTEGER PRIMARY KEY CHECK (id = 1),
+            generation    INTEGER NOT NULL     -- +1 on every chunk insert, text edit, delete
+        );
+        INSERT INTO retrieval_state (id, generation) VALUES (1, 0);
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            section, text, content='chunks', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
+        CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts (rowid, section, text) VALUES (new.id, new.section, new.text);
+            UPDATE retrieval_state SET generation = generation + 1;
+        END;
+        CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts (chunks_fts, rowid, section, text)
+                VALUES ('delete', old.id, old.section, old.text);
+            UPDATE retrieval_state SET generation = generation + 1;
+        END;
+        CREATE TRIGGER chunks_fts_update AFTER UPDATE OF section, text ON chunks BEGIN
+            INSERT INTO chunks_fts (chunks_fts, rowid, section, text)
+                VALUES ('delete', old.id, old.section, old.text);
+            INSERT INTO chunks_fts (rowid, section, text) VALUES (new.id, new.section, new.text);
+            UPDATE retrieval_state SET generation = generation + 1;
+        END;
+        CREATE TABLE chunk_vectors (
+            chunk_id      INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            model         TEXT NOT NULL,       -- the embedding model that made the vector
+            text_hash     TEXT NOT NULL,       -- sha256 of the embedded text (section + text)
+            vector        BLOB NOT NULL        -- little-endian float32, unit length
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -184,5 +220,16 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(sql: str) -> list[str]:
+    # A trigger body holds semicolons of its own: pieces are joined until SQLite says the
+    # statement is complete. What is left at the end is returned too, so it fails loudly.
     lines = [line.split("--", 1)[0] for line in sql.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    out: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        if pending.strip() and sqlite3.complete_statement(pending + ";"):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out

@@ -37,6 +37,7 @@ from gui.dialogs.ticket_mapping import ask_ticket_mapping, preview_rows
 from gui.widgets.document_table import DocumentTable, table_rows
 from gui.widgets.document_viewer import DocumentViewer
 from gui.widgets.import_progress import ImportProgress
+from gui.widgets.search_box import SearchBox
 from gui.workers import tasks
 from gui.workers.tasks import run_task
 
@@ -140,6 +141,8 @@ class DocumentsPage(QWidget):
         self.table_stack.addWidget(self.drop_zone)
         self.table_stack.addWidget(self.table)
         column.addWidget(self.table_stack, 1)
+        self.search_box = SearchBox()  # collapsed until the operator opens it
+        column.addWidget(self.search_box)
 
         actions = QHBoxLayout()
         self.view_button = QPushButton("&View")
@@ -183,6 +186,7 @@ class DocumentsPage(QWidget):
             self.summary.hide()
             self._clear_error()
         self.project = project
+        self.search_box.set_project(project)
         self.show_list()
         if project is None:
             return
@@ -212,7 +216,8 @@ class DocumentsPage(QWidget):
         return self.import_paths(pending)
 
     def is_busy(self) -> bool:
-        return (self._task is not None and not self._task.done) or self.viewer.is_busy()
+        return ((self._task is not None and not self._task.done) or self.viewer.is_busy()
+                or self.search_box.is_busy())
 
     def shutdown(self) -> None:
         """Stop the import after its current file and wait, so the project can close."""
