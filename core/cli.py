@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conversation_commands(sub)  # generate, dataset
 
+    from core.training.cli import add_commands as add_training_commands
+
+    add_training_commands(sub)  # train
+
     from core.retrieval.cli import add_commands as add_retrieval_commands
 
     add_retrieval_commands(sub)  # search

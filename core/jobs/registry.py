@@ -20,6 +20,7 @@ JOBS: dict[str, str] = {
     "export-gguf": "core.jobs.builtin:export_gguf",
     "selfcheck": "core.jobs.builtin:selfcheck",
     "generate": "core.conversations.job:run_generate",
+    "train": "core.training.job:run_train",
 }
 
 
