@@ -26,6 +26,7 @@ from gui.pages.conversations import ConversationsPage
 from gui.pages.documents import DocumentsPage
 from gui.pages.project import ProjectPage
 from gui.pages.step_page import StepPage
+from gui.pages.training import TrainingPage
 from gui.widgets.step_list import StepList
 from gui.wizard import WizardFlow
 
@@ -80,11 +81,14 @@ class MainWindow(QMainWindow):
         self.documents_page = DocumentsPage()
         self.documents_page.import_finished.connect(lambda _results: self._refresh_nav())
         self.conversations_page = ConversationsPage()
+        self.conversations_page.generation_finished.connect(lambda _status: self._refresh_nav())
+        self.training_page = TrainingPage()
         # Step key -> its page; steps without a page are not built (and cannot be entered).
         self.step_pages: dict[str, StepPage] = {
             "project": self.project_page,
             "documents": self.documents_page,
             "conversations": self.conversations_page,
+            "training": self.training_page,
         }
         for page in self.step_pages.values():
             self.pages.addWidget(page)
@@ -139,7 +143,16 @@ class MainWindow(QMainWindow):
         self.project_page.welcome.open_folder(folder)
 
     def close_project(self) -> None:
-        self.set_project(None)
+        if self.confirm_close():
+            self.set_project(None)
+
+    def confirm_close(self) -> bool:
+        """Ask the pages with long work whether closing may go ahead (False: stay open)."""
+        for page in self.step_pages.values():
+            confirm = getattr(page, "confirm_close", None)
+            if confirm is not None and not confirm():
+                return False
+        return True
 
     # --- navigation -------------------------------------------------------------
     def current_page(self) -> StepPage:
@@ -224,6 +237,9 @@ class MainWindow(QMainWindow):
             page.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_close():
+            event.ignore()
+            return
         if self.project is not None:
             self.set_project(None)  # stops the pages' work, closes it, and pages forget it
         else:

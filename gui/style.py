@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 ACCENT = "#2f6fde"
 ERROR = "#c62828"
 MUTED = "#6b7280"
+SUCCESS = "#2e7d32"
 
 STYLESHEET = f"""
 QMainWindow, QWidget#page {{ background: #f6f7f9; }}

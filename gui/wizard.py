@@ -48,6 +48,22 @@ def _needs_documents(state: Any) -> str:
     return "" if imported else "Import documents first."
 
 
+def _needs_conversations(state: Any) -> str:
+    missing = _needs_documents(state)
+    if missing:
+        return missing
+    import sqlite3
+
+    from core.conversations.store import count_examples
+    from core.errors import TalkSmallError
+
+    try:
+        usable = count_examples(state.project, status=["kept", "accepted"])
+    except (TalkSmallError, sqlite3.Error):
+        usable = 0
+    return "" if usable else "Generate or import training conversations first."
+
+
 STEPS: tuple[Step, ...] = (
     Step("project", "Project",
          "Create or open a project, describe the company and choose the base model.", True),
@@ -59,7 +75,7 @@ STEPS: tuple[Step, ...] = (
          True, _needs_documents),
     Step("training", "Training",
          "Fine-tune the model for your tone (SFT, then preference training) in the background.",
-         False, _needs_valid_profile),
+         True, _needs_conversations),
     Step("evaluation", "Evaluation & rating",
          "Compare models on held-out questions and rate answers blind.",
          False, _needs_valid_profile),

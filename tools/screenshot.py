@@ -1,6 +1,6 @@
 """Screenshot the real app window (run under Xvfb): python tools/screenshot.py OUT.png
 [--project DIR] [--tab N] [--step N] [--import PATH...] [--view NAME] [--redacted]
-[--select KIND] [--page-tab N]. Used to look at the GUI as an operator sees it.
+[--select KIND] [--page-tab N] [--train --wait S]. Used to look at the GUI as an operator sees it.
 
 --step N switches the wizard to step N (1 = Project, 2 = Documents, ...) when it can be
 entered; --import adds files through the Documents page (as a drop would) and shoots once
@@ -31,6 +31,9 @@ def main() -> int:
     parser.add_argument("--redacted", action="store_true", help="viewer: the assistant's view")
     parser.add_argument("--select", help="viewer: select the first redaction of this kind")
     parser.add_argument("--page-tab", type=int, help="tab of the step's page, 0-based")
+    parser.add_argument("--train", action="store_true",
+                        help="Training page: press Train and shoot once --wait seconds passed")
+    parser.add_argument("--wait", type=float, default=2.5, help="seconds before the shot")
     parser.add_argument("--import", dest="paths", nargs="+", default=[],
                         help="files or folders to import on the Documents page first")
     args = parser.parse_args()
@@ -58,6 +61,8 @@ def main() -> int:
     def shoot() -> None:
         screen = window.screen()
         screen.grabWindow(0).copy(window.frameGeometry()).save(args.out)
+        if args.train:
+            window.training_page.shutdown()  # asks the run to stop (it checkpoints first)
         app.quit()
 
     if args.paths:
@@ -65,8 +70,12 @@ def main() -> int:
         window.documents_page.import_finished.connect(
             lambda _results: QTimer.singleShot(1000, shoot))
         QTimer.singleShot(500, lambda: window.documents_page.import_paths(args.paths))
+    elif args.train:
+        page = window.training_page
+        page.estimate_ready.connect(lambda _estimate: page.train())
+        QTimer.singleShot(int(args.wait * 1000), shoot)
     else:
-        QTimer.singleShot(2500, shoot)
+        QTimer.singleShot(int(args.wait * 1000), shoot)
     return app.exec()
 
 

@@ -316,6 +316,8 @@ def summary(project: Any) -> dict[str, Any]:
         "flesch_mean": round(sum(scores) / len(scores), 1) if scores else None,
         "pairs": {
             "total": pair_total,
+            "usable": int(query("SELECT COUNT(*) FROM pairs WHERE status IN ('kept', "
+                                "'accepted')")[0][0]),
             "by_source": _grouped(query, "SELECT source, COUNT(*) FROM pairs GROUP BY source"),
             "by_status": _grouped(query, "SELECT status, COUNT(*) FROM pairs GROUP BY status"),
             "by_decided_by": _grouped(query, "SELECT COALESCE(decided_by, '-'), COUNT(*) FROM "

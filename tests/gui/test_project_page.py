@@ -34,8 +34,8 @@ def test_sidebar_lists_six_steps_and_disables_unbuilt_ones(window: MainWindow) -
     assert window.steps.count() == 6
     assert window.steps.is_step_enabled(0)
     assert not any(window.steps.is_step_enabled(i) for i in range(1, 6))
-    card = window.steps.itemWidget(window.steps.item(3))
-    assert "Fine-tune" in card.summary.text()
+    card = window.steps.itemWidget(window.steps.item(4))
+    assert "Compare models" in card.summary.text()
     assert not window.next_button.isEnabled()
 
 

@@ -17,8 +17,9 @@ def test_only_built_steps_with_their_needs_can_be_entered() -> None:
     assert flow.can_enter(0)
     assert flow.next_index() is None  # Documents needs a project with a valid profile
     assert flow.why_not(2) == "Create or open a project first."
-    assert "not available in this version" in flow.why_not(3)  # nothing after Conversations
-    assert not flow.go(3)
+    assert flow.why_not(3) == "Create or open a project first."
+    assert "not available in this version" in flow.why_not(4)  # nothing after Training
+    assert not flow.go(3) and not flow.go(4)
     assert flow.current == 0
 
 
