@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_retrieval_commands(sub)  # search
 
+    from core.chat.cli import add_commands as add_chat_commands
+    from core.serve.cli import add_commands as add_serve_commands
+
+    add_chat_commands(sub)  # chat
+    add_serve_commands(sub)  # serve
+
     p = sub.add_parser("demo", help="run the whole pipeline headless on the sample company")
     p.add_argument("--dir", type=Path, default=Path("talksmall-demo"),
                    help="where to create the demo project (default: ./talksmall-demo)")
