@@ -79,7 +79,6 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
         rows = tokenize_split(tokenizer, template, split.train, max_length)
         if not rows:
             from core.errors import ValidationError
-
             from core.training.data import tokenize_chat
 
             needed = min(len(tokenize_chat(tokenizer, template, row["messages"], 1 << 20)
