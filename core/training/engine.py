@@ -25,7 +25,6 @@ FINAL = "final"
 
 
 def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = ()) -> Path:
-    import torch
     from transformers import set_seed
 
     from core.training import estimate as est
@@ -101,6 +100,7 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
         _clear_stop(ctx.run_dir)
 
     ctx.stage(stage_name, 2, 3)
+    memory_at_start = reset_peak_memory(device.kind)
     from core.training.trainers import build_trainer
 
     built = build_trainer(spec, ctx, base=base, tokenizer=tokenizer, template=template,
@@ -114,8 +114,6 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
         ctx.log("info", f"resuming from {resume_from.name}")
         if built.ema is not None:
             built.ema.resume_from = resume_from
-    if device.kind == "cuda":
-        torch.cuda.reset_peak_memory_stats()
     built.trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     if built.events.cancelled:
         raise JobCancelled("stop requested")
@@ -139,13 +137,18 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
     if built.sampler is not None:
         built.events.sample(state.global_step, model)
     peak = measured_peak_bytes(device.kind)
+    # What this run added on top of what the process held when the model was loaded, plus
+    # the estimate's own allowance for the runtime: in a fresh child that is its whole peak,
+    # in a process that did other work first (the tests) it is still comparable.
+    used = max(peak - memory_at_start, 0) + estimate.parts.get("runtime", 0)
     summary = {"run": ctx.run_dir.name, "status": "succeeded", "method": spec.method,
                "preset": spec.preset, "base": base.label, "data": split.sizes(),
                "data_hash": split.data_hash, "steps": state.global_step,
                "duration_s": round(time.monotonic() - started, 1),
                "final_metrics": dict(built.events.last_metrics),
                "peak_memory_bytes": peak, "estimate_bytes": estimate.memory_bytes,
-               "estimate_ratio": round(estimate.memory_bytes / peak, 3) if peak else None,
+               "memory_at_start_bytes": memory_at_start, "measured_bytes": used,
+               "estimate_ratio": round(estimate.memory_bytes / used, 3) if used else None,
                "device": device.kind, "precision": precision, "output": str(final),
                "peak_flops": peak_flops, "mfu": _mfu(built.events.last_metrics, estimate,
                                                      peak_flops)}
@@ -169,12 +172,44 @@ def newest_checkpoint(run_dir: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+def reset_peak_memory(device_kind: str) -> int:
+    """Start the peak-memory count afresh; returns the memory held now (CPU: resident set).
+
+    On Linux writing 5 to /proc/self/clear_refs resets the peak (VmHWM), so the peak measured
+    at the end belongs to this run, not to whatever the process did before (a converted
+    model, another test)."""
+    if device_kind == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+        return int(torch.cuda.memory_allocated())
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _proc_status_bytes("VmRSS") or 0
+
+
+def _proc_status_bytes(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def measured_peak_bytes(device_kind: str) -> int:
-    """Peak resident memory of this process (CPU), or peak CUDA memory allocated."""
+    """Peak resident memory of this process since reset_peak_memory (CPU), or peak CUDA
+    memory allocated."""
     if device_kind == "cuda":
         import torch
 
         return int(torch.cuda.max_memory_allocated())
+    peak = _proc_status_bytes("VmHWM")
+    if peak is not None:
+        return peak
     import resource
     import sys
 
