@@ -33,7 +33,7 @@ from core.jobs.events import (
     read_pid,
 )
 from core.jobs.launch import child_command, child_env, write_spec
-from gui.workers.job_events import JobEvents
+from gui.workers.job_events import JobEvents, append_line
 
 POLL_MS = 200
 # How long a fresh child may take to write its pid file before we use the launcher's pid.
@@ -243,18 +243,9 @@ class DetachedJob(JobEvents):
         """Write what we concluded into events.jsonl, as if the child had said it."""
         event = {**event, "source": "runner"}
         if self.run_dir is not None:
-            try:
-                with open(self.run_dir / EVENTS_FILE, "ab+") as handle:
-                    handle.seek(0, 2)
-                    if handle.tell() > 0:
-                        handle.seek(-1, 2)
-                        if handle.read(1) != b"\n":
-                            handle.write(b"\n")
-                    handle.write(encode_event(event).encode("utf-8") + b"\n")
-                    self._offset = handle.tell()
-                    self._buffer = b""
-            except OSError:
-                pass
+            size = append_line(self.run_dir / EVENTS_FILE, encode_event(event))
+            if size is not None:
+                self._offset, self._buffer = size, b""
         if event["type"] == "finished":
             self.event.emit(event)
         else:

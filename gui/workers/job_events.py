@@ -7,6 +7,7 @@ child-process protocol) into the same Qt signals, here, so pages do not care whi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -52,3 +53,19 @@ def as_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def append_line(path: Path, line: str) -> int | None:
+    """Append one line, first ending a torn line a dead child may have left; returns the
+    file's new size (None when it could not be written)."""
+    try:
+        with open(path, "ab+") as handle:
+            handle.seek(0, 2)
+            if handle.tell() > 0:
+                handle.seek(-1, 2)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+            handle.write(line.encode("utf-8") + b"\n")
+            return handle.tell()
+    except OSError:
+        return None

@@ -23,7 +23,7 @@ from core.jobs.events import (
     parse_event_line,
 )
 from core.jobs.launch import child_command, child_env, write_spec
-from gui.workers.job_events import JobEvents
+from gui.workers.job_events import JobEvents, append_line
 
 STDERR_FILE = "stderr.log"
 
@@ -241,22 +241,8 @@ class JobRunner(JobEvents):
     def _record(self, event: dict[str, Any]) -> None:
         event = {**event, "source": "runner"}
         if self.run_dir is not None:
-            _append_line(self.run_dir / EVENTS_FILE, encode_event(event))
+            append_line(self.run_dir / EVENTS_FILE, encode_event(event))
         if event["type"] != "finished":
             self._dispatch(event)
         else:
             self.event.emit(event)
-
-
-def _append_line(path: Path, line: str) -> None:
-    """Append one line, first ending a torn line the dead child may have left."""
-    try:
-        with open(path, "ab+") as handle:
-            handle.seek(0, 2)
-            if handle.tell() > 0:
-                handle.seek(-1, 2)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
-            handle.write(line.encode("utf-8") + b"\n")
-    except OSError:
-        pass
