@@ -24,6 +24,7 @@ from core import __version__
 from core.project import Project, remember_project
 from gui.pages.conversations import ConversationsPage
 from gui.pages.documents import DocumentsPage
+from gui.pages.export_chat import ExportChatPage
 from gui.pages.project import ProjectPage
 from gui.pages.step_page import StepPage
 from gui.pages.training import TrainingPage
@@ -83,12 +84,14 @@ class MainWindow(QMainWindow):
         self.conversations_page = ConversationsPage()
         self.conversations_page.generation_finished.connect(lambda _status: self._refresh_nav())
         self.training_page = TrainingPage()
+        self.export_page = ExportChatPage()
         # Step key -> its page; steps without a page are not built (and cannot be entered).
         self.step_pages: dict[str, StepPage] = {
             "project": self.project_page,
             "documents": self.documents_page,
             "conversations": self.conversations_page,
             "training": self.training_page,
+            "export": self.export_page,
         }
         for page in self.step_pages.values():
             self.pages.addWidget(page)

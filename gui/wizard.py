@@ -81,7 +81,7 @@ STEPS: tuple[Step, ...] = (
          False, _needs_valid_profile),
     Step("export", "Export & chat",
          "Export a GGUF file, chat with your assistant and serve it locally.",
-         False, _needs_valid_profile),
+         True, _needs_valid_profile),
 )
 
 

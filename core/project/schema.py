@@ -196,6 +196,29 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "ratings: what people said of answers (chat thumbs, blind A/B, 1-5 scales)",
+        """
+        CREATE TABLE ratings (
+            id            INTEGER PRIMARY KEY,
+            kind          TEXT NOT NULL CHECK (kind IN ('thumbs', 'ab', 'scale')),
+            source        TEXT NOT NULL,         -- chat | rating screen
+            rater         TEXT NOT NULL DEFAULT '',
+            role          TEXT NOT NULL,         -- the customer role of the question
+            prompt        TEXT NOT NULL,         -- JSON [{role, content}] to the last customer turn
+            model         TEXT NOT NULL,         -- who wrote ``answer`` (run id, file, label)
+            answer        TEXT NOT NULL,         -- what the customer saw
+            other_model   TEXT,                  -- ab: the other side
+            other_answer  TEXT,
+            value         INTEGER,               -- thumbs +1/-1; ab +1 answer, -1 other, 0 tie
+            scores        TEXT NOT NULL DEFAULT '{}',  -- scale: {criterion: 1-5}, flags
+            passages      TEXT NOT NULL DEFAULT '[]',  -- passages the answer was given
+            used_at       TEXT,                  -- when a preference pair was made from it
+            created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX ratings_kind ON ratings(kind);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
