@@ -1,6 +1,7 @@
 """Screenshot the real app window (run under Xvfb): python tools/screenshot.py OUT.png
 [--project DIR] [--tab N] [--step N] [--import PATH...] [--view NAME] [--redacted]
-[--select KIND] [--page-tab N] [--train --wait S]. Used to look at the GUI as an operator sees it.
+[--select KIND] [--page-tab N] [--train --wait S] [--ask TEXT [--compare]].
+Used to look at the GUI as an operator sees it.
 
 --step N switches the wizard to step N (1 = Project, 2 = Documents, ...) when it can be
 entered; --import adds files through the Documents page (as a drop would) and shoots once
@@ -34,6 +35,9 @@ def main() -> int:
     parser.add_argument("--train", action="store_true",
                         help="Training page: press Train and shoot once --wait seconds passed")
     parser.add_argument("--wait", type=float, default=2.5, help="seconds before the shot")
+    parser.add_argument("--ask", help="Export & chat page: ask this and shoot once answered")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --ask: the base model answers beside the assistant")
     parser.add_argument("--import", dest="paths", nargs="+", default=[],
                         help="files or folders to import on the Documents page first")
     args = parser.parse_args()
@@ -62,7 +66,8 @@ def main() -> int:
         screen = window.screen()
         screen.grabWindow(0).copy(window.frameGeometry()).save(args.out)
         if args.train:
-            window.training_page.shutdown()  # asks the run to stop (it checkpoints first)
+            window.training_page.shutdown()
+        window.export_page.shutdown()  # asks the run to stop (it checkpoints first)
         app.quit()
 
     if args.paths:
@@ -70,6 +75,15 @@ def main() -> int:
         window.documents_page.import_finished.connect(
             lambda _results: QTimer.singleShot(1000, shoot))
         QTimer.singleShot(500, lambda: window.documents_page.import_paths(args.paths))
+    elif args.ask:
+        chat = window.export_page.chat
+        window.go_to(window.flow.index_of("export"))
+        chat.compare_box.setChecked(args.compare)
+        chat.hidden_box.setChecked(True)
+        last = chat.right if args.compare else chat.left
+        last.answered.connect(lambda _answer: QTimer.singleShot(int(args.wait * 1000), shoot))
+        chat.question.setText(args.ask)
+        QTimer.singleShot(500, chat.send)
     elif args.train:
         page = window.training_page
         page.estimate_ready.connect(lambda _estimate: page.train())

@@ -172,6 +172,9 @@ class ChatPanel(QWidget):
 
     def _compare(self, on: bool) -> None:
         self.right.setVisible(on)
+        if on:  # two equal halves, whatever the splitter held before
+            half = max(self.columns.width() // 2, 1)
+            self.columns.setSizes([half, half])
         if not on:
             self.right.stop()
 

@@ -188,3 +188,49 @@ def test_serving_to_the_network_needs_a_key_and_a_taken_port_is_named(qtbot, pag
         serve.start()
         qtbot.waitUntil(lambda: not serve.is_busy(), timeout=ANSWER_MS)
     assert str(serve.port_box.value()) in serve.error.text() and not serve.is_running()
+
+
+@pytest.fixture
+def finished_run(project: Project, embedded_conversion) -> str:
+    from tests.core.chat.test_runs import RUN, fake_finished_run
+
+    fake_finished_run(Path(project.runs_dir), embedded_conversion.path)
+    return RUN
+
+
+def test_export_from_the_page_lists_each_file_with_its_size(qtbot, page, project, finished_run):
+    panel = page.export_panel
+    page.tabs.setCurrentWidget(panel)
+    panel.refresh()
+    assert panel.run_box.currentData() == finished_run
+    panel.quant_boxes["q4_k_m"].setChecked(False)
+    assert not panel.export_button.isEnabled()  # no type chosen: nothing to export
+    panel.quant_boxes["f16"].setChecked(True)
+    with qtbot.waitSignal(panel.exported, timeout=300_000) as exported:
+        qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+        assert panel.cancel_button.isEnabled()
+    folder = Path(exported.args[0])
+    assert folder.parent == Path(project.exports_dir) and panel.error.isHidden()
+    sizes = panel.file_sizes()
+    gguf = folder / "model-f16.gguf"
+    assert sizes["model-f16.gguf"].endswith("MB") and gguf.stat().st_size > 100_000_000
+    assert {"Modelfile", "README.md", "MODEL_CARD.md"} <= set(sizes)
+    assert f"../{folder.name}.zip" in sizes
+    assert panel.open_button.isEnabled()
+
+    # The export is offered in the chat and the server lists straight away.
+    page.chat.refresh()
+    assert page.chat.left.model_box.findData(f"file:{gguf}") >= 0
+    assert page.serve.model_box.findData(f"file:{gguf}") >= 0
+
+
+def test_a_cancelled_export_leaves_nothing(qtbot, page, project, finished_run):
+    panel = page.export_panel
+    panel.refresh()
+    panel.quant_boxes["q8_0"].setChecked(True)
+    panel.export()
+    qtbot.waitUntil(lambda: panel.bar.value() > 0, timeout=300_000)
+    with qtbot.waitSignal(panel.runner.finished, timeout=60_000):
+        qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert "cancelled" in panel.status.text()
+    assert not any(Path(project.exports_dir).iterdir())
