@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from core.project import Project
 from gui.widgets.chat_panel import ChatPanel
@@ -59,6 +59,22 @@ class ExportChatPage(QWidget):
 
     def shutdown(self) -> None:
         self.shutdown_work()
+
+    def confirm_close(self) -> bool:
+        """Closing stops the server and an export: ask first (False keeps the app open)."""
+        work = []
+        if self.serve.is_running():
+            work.append("the server stops (clients can no longer connect)")
+        if self.export_panel.is_busy():
+            work.append("the export is cancelled (nothing half-written is kept)")
+        if not work:
+            return True
+        return self.ask_close("If you close now, " + " and ".join(work) + ". Close anyway?")
+
+    def ask_close(self, question: str) -> bool:
+        """The question before closing; a test replaces this."""
+        answer = QMessageBox.question(self, "Close TalkSmall Studio?", question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def shutdown_work(self) -> None:
         """Stop answering, exporting and serving; free the models."""

@@ -161,7 +161,10 @@ def test_serve_starts_with_a_key_shown_once_and_stops(qtbot, page):
     assert key and key in serve.curl.toPlainText() and url in serve.curl.toPlainText()
     assert status_of(f"{url}/models") == 401
     assert status_of(f"{url}/models", key) == 200
-    assert "talk" in page.subtitle().lower() or "served" in page.subtitle()
+    assert "being served" in page.subtitle()
+    asked: list[str] = []
+    page.ask_close = lambda question: asked.append(question) or False
+    assert not page.confirm_close() and "server stops" in asked[0]
 
     with qtbot.waitSignal(serve.running_changed, timeout=ANSWER_MS):
         qtbot.mouseClick(serve.stop_button, Qt.MouseButton.LeftButton)
