@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_chat_commands(sub)  # chat
     add_serve_commands(sub)  # serve
 
+    from core.export.cli import add_commands as add_export_commands
+
+    add_export_commands(sub)  # export
+
     p = sub.add_parser("demo", help="run the whole pipeline headless on the sample company")
     p.add_argument("--dir", type=Path, default=Path("talksmall-demo"),
                    help="where to create the demo project (default: ./talksmall-demo)")

@@ -15,10 +15,14 @@ from typing import Any
 
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("chat", help="ask the assistant (a project or a GGUF file)")
-    p.add_argument("target", type=Path, metavar="PROJECT|GGUF",
-                   help="project folder (its assistant, with retrieval) or a .gguf model file")
+    p = sub.add_parser("chat", help="ask the assistant (a project, an export or a GGUF file)")
+    p.add_argument("target", type=Path, metavar="PROJECT|EXPORT_DIR|GGUF",
+                   help="project folder (its assistant, with retrieval), an export folder "
+                   "('talksmall export': the same assistant elsewhere, with retrieval) or a "
+                   ".gguf model file (the model alone)")
     p.add_argument("--run", metavar="ID", help="chat with this trained run's model")
+    p.add_argument("--quant", metavar="Q", help="with an export folder: its f16, q8_0 or "
+                   "q4_k_m model (default: the best it holds)")
     p.add_argument("--role", metavar="NAME",
                    help="customer role of your messages (default: the project's first role)")
     p.add_argument("--prompt", metavar="TEXT", help="ask this one question, answer and exit")
@@ -40,7 +44,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.json and args.prompt is None:
         raise ValidationError("--json", "--json needs --prompt (one question, one JSON answer).",
                               "Add --prompt \"your question\".")
-    engine = open_engine(args.target, run=args.run,
+    engine = open_engine(args.target, run=args.run, quant=args.quant,
                          progress=None if args.json else _progress_line)
     try:
         options = {"role": args.role, "retrieval": False if args.no_retrieval else None,

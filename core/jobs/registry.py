@@ -18,6 +18,7 @@ JobFunction = Callable[[dict[str, Any], Any], "str | None"]
 JOBS: dict[str, str] = {
     "convert-model": "core.jobs.builtin:convert_model",
     "export-gguf": "core.jobs.builtin:export_gguf",
+    "export-assistant": "core.export.job:run_export",
     "selfcheck": "core.jobs.builtin:selfcheck",
     "generate": "core.conversations.job:run_generate",
     "train": "core.training.job:run_train",

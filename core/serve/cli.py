@@ -15,9 +15,13 @@ def add_commands(sub: Any) -> None:
     from core.serve.server import DEFAULT_HOST, DEFAULT_PORT
 
     p = sub.add_parser("serve", help="serve the assistant as an OpenAI-compatible API")
-    p.add_argument("target", type=Path, metavar="PROJECT|GGUF",
-                   help="project folder (its assistant, with retrieval) or a .gguf model file")
+    p.add_argument("target", type=Path, metavar="PROJECT|EXPORT_DIR|GGUF",
+                   help="project folder (its assistant, with retrieval), an export folder "
+                   "('talksmall export': the same assistant elsewhere, with retrieval) or a "
+                   ".gguf model file (the model alone)")
     p.add_argument("--run", metavar="ID", help="serve this trained run's model")
+    p.add_argument("--quant", metavar="Q", help="with an export folder: its f16, q8_0 or "
+                   "q4_k_m model (default: the best it holds)")
     p.add_argument("--host", default=DEFAULT_HOST,
                    help=f"address to listen on (default {DEFAULT_HOST}: this computer only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
@@ -34,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from core.serve.server import ServerHandle, check_bind, serve_forever
 
     check_bind(args.host, args.api_key, args.allow_remote)  # before loading anything
-    engine = open_engine(args.target, run=args.run)
+    engine = open_engine(args.target, run=args.run, quant=args.quant)
 
     def ready(handle: ServerHandle) -> None:
         retrieval = "on (the company's documents)" if engine.project is not None else "off"

@@ -194,10 +194,12 @@ def test_serving_to_the_network_needs_a_key_and_a_taken_port_is_named(qtbot, pag
 
 
 @pytest.fixture
-def finished_run(project: Project, embedded_conversion) -> str:
+def finished_run(project: Project) -> str:
+    """A run as training leaves it, its model linked to the converted embedded model."""
+    from core.models.embedded import embedded_hf_dir
     from tests.core.chat.test_runs import RUN, fake_finished_run
 
-    fake_finished_run(Path(project.runs_dir), embedded_conversion.path)
+    fake_finished_run(Path(project.runs_dir), embedded_hf_dir())
     return RUN
 
 
