@@ -56,7 +56,7 @@ def chat_choices(project: Any) -> list[ChatChoice]:
 def model_path(project: Any, key: str, progress: Progress | None = None) -> Path:
     """The GGUF behind a choice's key (a run is exported to f16 the first time)."""
     from core.chat.runs import model_for_run
-    from core.chat.target import project_model
+    from core.chat.target import base_gguf, project_model
 
     if key == "assistant":
         return project_model(project, progress=progress)
@@ -80,19 +80,3 @@ def open_choice(project: Any, key: str, progress: Progress | None = None,
     label = key.split(":", 1)[-1] if ":" in key else key
     name = Path(label).stem if key.startswith("file:") else label
     return ChatEngine(path, project=project, name=name, **engine_options)
-
-
-def base_gguf(project: Any) -> Path:
-    """The project's base model as a GGUF file (the embedded one unless another was chosen)."""
-    from core.errors import ModelError
-    from core.models.embedded import embedded_gguf_path
-    from core.project.model_choice import base_model
-
-    choice = base_model(project)
-    if choice in ("embedded", "scratch"):
-        return embedded_gguf_path()
-    if choice.lower().endswith(".gguf") and Path(choice).is_file():
-        return Path(choice)
-    raise ModelError(f"The base model {choice} is a Hugging Face folder, not a GGUF file.",
-                     "Chat with a trained run instead (it is exported for chat), or choose "
-                     "the embedded model as the base.")

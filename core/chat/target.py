@@ -100,6 +100,11 @@ def project_model(project: Any, run: str | None = None,
     run = run or newest_run_with_model(project)
     if run is not None:
         return model_for_run(project, run, progress=progress)
+    return base_gguf(project)
+
+
+def base_gguf(project: Any) -> Path:
+    """The project's base model as a GGUF file (the embedded one unless another was chosen)."""
     from core.project.model_choice import base_model
 
     choice = base_model(project)
