@@ -21,6 +21,7 @@ from typing import Any
 
 from core.errors import TalkSmallError, ValidationError
 from core.paths import resources_dir
+from core.training.grounding import GroundingStats, ground_rows, row_sources
 
 TEMPLATES = {"chatml": "chatml_training.jinja", "llama3": "llama3_training.jinja"}
 MIN_ROWS = 2
@@ -67,6 +68,16 @@ def split_rows(rows: list[dict[str, Any]], fraction: float = 0.1, seed: int = 42
     Rows are grouped by role and shuffled with the seed; the held-out rows are taken at even
     intervals through that order, so each role gives its share (systematic sampling).
     """
+    train_ids, validation_ids = split_indices(rows, fraction, seed)
+    train = [rows[i] for i in train_ids]
+    validation = [rows[i] for i in validation_ids]
+    return Split(train=train, validation=validation,
+                 data_hash=data_hash(train, validation, template))
+
+
+def split_indices(rows: list[dict[str, Any]], fraction: float = 0.1,
+                  seed: int = 42) -> tuple[list[int], list[int]]:
+    """(training, validation) row indices, each in row order: the split of ``split_rows``."""
     if fraction < 0.1:
         raise ValidationError("eval_fraction", "The validation split must be at least 10%.",
                               "Set eval_fraction to 0.1 or more.")
@@ -82,10 +93,29 @@ def split_rows(rows: list[dict[str, Any]], fraction: float = 0.1, seed: int = 42
     n_val = min(len(rows) - 1, max(1, math.ceil(fraction * len(rows))))
     step = len(order) / n_val
     picked = {order[min(len(order) - 1, int((i + 0.5) * step))] for i in range(n_val)}
-    train = [rows[i] for i in range(len(rows)) if i not in picked]
-    validation = [rows[i] for i in sorted(picked)]
-    return Split(train=train, validation=validation,
-                 data_hash=data_hash(train, validation, template))
+    return [i for i in range(len(rows)) if i not in picked], sorted(picked)
+
+
+def grounded_split(project: Any, rows: list[dict[str, Any]], *, kind: str,
+                   fraction: float = 0.1, seed: int = 42, ratio: float = 0.0, k: int = 2,
+                   template: str = "") -> tuple[Split, GroundingStats]:
+    """``split_rows``, then each split grounded in company passages (core.training.grounding).
+
+    Grounding comes after the split so both splits carry passages at the same ratio, and
+    the data hash covers the text the model really reads. The validation split uses its
+    own seed (seed + 1), so it does not mirror the training split's choices.
+    """
+    train_ids, validation_ids = split_indices(rows, fraction, seed)
+    sources = row_sources(project, kind, rows) if ratio > 0 else [None] * len(rows)
+    parts = []
+    for offset, ids in enumerate((train_ids, validation_ids)):
+        parts.append(ground_rows(project, [rows[i] for i in ids], ratio=ratio,
+                                 seed=seed + offset, k=k, kind=kind,
+                                 sources=[sources[i] for i in ids]))
+    (train, train_stats), (validation, validation_stats) = parts
+    return (Split(train=train, validation=validation,
+                  data_hash=data_hash(train, validation, template)),
+            train_stats.merged(validation_stats))
 
 
 def data_hash(train: list[Any], validation: list[Any], template: str) -> str:

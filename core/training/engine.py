@@ -52,17 +52,20 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
     from core.training.presets import get_preset
 
     preset = get_preset(spec.preset)
+    kind = "preference" if spec.preference else "chat"
     project = open_project(spec.project)
     try:
-        rows = tdata.load_rows(project, "preference" if spec.preference else "chat")
+        rows = tdata.load_rows(project, kind)
         base = resolve_base(project, spec.base, spec.preference, preset.model)
+        tokenizer = load_tokenizer(base)
+        original_template = tokenizer.chat_template
+        template = tdata.training_template(tokenizer)
+        split, grounding = tdata.grounded_split(
+            project, rows, kind=kind, fraction=float(spec.params["eval_fraction"]), seed=seed,
+            ratio=float(spec.params["grounded_ratio"]), template=template)
     finally:
         project.close()
-    tokenizer = load_tokenizer(base)
-    original_template = tokenizer.chat_template
-    template = tdata.training_template(tokenizer)
-    split = tdata.split_rows(rows, float(spec.params["eval_fraction"]), seed, template)
-    kind = "preference" if spec.preference else "chat"
+    ctx.log("info", grounding.message())
     ctx.log("info", f"{len(split.train)} training and {len(split.validation)} validation "
             f"{'pairs' if spec.preference else 'conversations'} "
             f"({round(100 * len(split.validation) / len(rows))}% held out, stratified by role)")
@@ -84,13 +87,14 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
     if spec.dry_run:  # the GUI's "before start" check: everything up to here, no training
         path = ctx.run_dir / "estimate.json"
         atomic_write_json(path, {"device": device.to_dict(), "precision": precision,
-                                 "data": split.sizes(), "estimate": estimate.to_dict(),
-                                 "fits": True})
+                                 "data": split.sizes(), "grounding": grounding.to_dict(),
+                                 "estimate": estimate.to_dict(), "fits": True})
         return path
 
     config = {"spec": spec.to_dict(), "device": device.to_dict(), "precision": precision,
               "threads": threads, "seed": seed, "data_hash": split.data_hash,
-              "data": split.sizes(), "base": base.label, "source_gguf": base.source_gguf,
+              "data": split.sizes(), "grounding": grounding.to_dict(),
+              "base": base.label, "source_gguf": base.source_gguf,
               "estimate": estimate.to_dict(), "peak_flops": peak_flops,
               "versions": library_versions(),
               "chat_template": template}
@@ -143,6 +147,7 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
     used = max(peak - memory_at_start, 0) + estimate.parts.get("runtime", 0)
     summary = {"run": ctx.run_dir.name, "status": "succeeded", "method": spec.method,
                "preset": spec.preset, "base": base.label, "data": split.sizes(),
+               "grounding": grounding.to_dict(),
                "data_hash": split.data_hash, "steps": state.global_step,
                "duration_s": round(time.monotonic() - started, 1),
                "final_metrics": dict(built.events.last_metrics),

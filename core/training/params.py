@@ -75,6 +75,9 @@ PARAMS: tuple[Param, ...] = (
           0.5, 0.99999, stage="preference"),
     Param("ref_sync_fraction", "float", 0.3, "IPO-checkpoint: re-sync the reference after this "
           "share of an epoch.", 0.01, 1.0, stage="preference"),
+    Param("grounded_ratio", "float", 0.75, "Share of training conversations that carry "
+          "company passages (answer from company information); 0 = closed-book only.",
+          0.0, 1.0),
     Param("eval_fraction", "float", 0.1, "Share of conversations held out to measure "
           "validation loss (at least 10%).", 0.1, 0.5),
     Param("eval_every", "int", 0, "Validation loss every N steps (0: about ten times a run).",

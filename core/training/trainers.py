@@ -88,6 +88,13 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
                                   f"is {needed} tokens, most of it the system prompt).",
                                   f"Raise max_length to at least {needed}, or shorten the "
                                   "company's policies in the Project step.")
+        # Grounded rows carry two passages (~300-600 tokens) on top of the system prompt.
+        cut = sum(len(row["input_ids"]) >= max_length for row in rows)
+        cut += len(split.train) - len(rows)  # cut before any answer: left out
+        if cut:
+            ctx.log("warning", f"{cut} of {len(split.train)} training conversations reach "
+                    f"max_length {max_length} and are cut short; raise max_length to keep "
+                    "them whole")
         train = Dataset.from_list(rows)
         valid = Dataset.from_list(tokenize_split(tokenizer, template, split.validation,
                                                  max_length))
@@ -133,12 +140,20 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
 
 
 def _spec_prompts(questions: list[str], rows: list[dict[str, Any]]) -> list[Any]:
-    """The operator's questions, asked as the data asks: same system prompt, first role."""
+    """The operator's questions, asked as the data asks: same system prompt, first role.
+
+    A grounded row's passages belong to its own question, so they are cut from the system
+    turn (build_prompt puts them after the system prompt): the questions are asked
+    closed-book."""
+    from core.chat.prompt import PASSAGES_HEADING
     from core.training.data import role_of
 
     first = rows[0] if rows else {}
     turns = first.get("messages") or first.get("prompt") or []
-    system = [t for t in turns[:1] if t["role"] == "system"]
+    system = []
+    if turns and turns[0]["role"] == "system":
+        text = turns[0]["content"].partition(PASSAGES_HEADING)[0].rstrip()
+        system = [{"role": "system", "content": text}] if text else []
     role = role_of(first) if first else "user"
     return [[*system, {"role": role, "content": q}] for q in questions]
 
