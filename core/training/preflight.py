@@ -79,7 +79,7 @@ def _cached_facts(spec: Any) -> Facts:
             "WHERE status IN ('kept', 'accepted')")[0])
         key = (spec.project, spec.base, kind, spec.device, spec.params["precision"],
                spec.params["max_length"], spec.params["eval_fraction"], spec.params["seed"],
-               fingerprint)
+               spec.params["grounded_ratio"], fingerprint)
         with _lock:
             cached = _facts.get(key)
         if cached is not None:
@@ -105,8 +105,12 @@ def _work_out(project: Any, spec: Any, kind: str) -> Facts:
     base = resolve_base(project, spec.base, spec.preference, get_preset(spec.preset).model)
     tokenizer = load_tokenizer(base)
     template = tdata.training_template(tokenizer)
-    split = tdata.split_rows(rows, float(spec.params["eval_fraction"]),
-                             int(spec.params["seed"]), template)
+    # Grounded rows carry two passages (~35% more tokens): estimate what the run will read.
+    split, _stats = tdata.grounded_split(project, rows, kind=kind,
+                                         fraction=float(spec.params["eval_fraction"]),
+                                         seed=int(spec.params["seed"]),
+                                         ratio=float(spec.params["grounded_ratio"]),
+                                         template=template)
     mean = tdata.mean_tokens(tokenizer, template, split.train, kind,
                              int(spec.params["max_length"]))
     return Facts(device=device, precision=precision, shape=_shape(base, tokenizer),

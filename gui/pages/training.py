@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -157,6 +158,13 @@ class TrainingPage(QWidget):
         self.max_steps.setSpecialValueText("as the preset says")
         self.max_steps.valueChanged.connect(self._settings_changed)
         form.addRow("Stop after &steps", self.max_steps)
+        self.grounded = QCheckBox("Answer from company &information (recommended)")
+        self.grounded.setToolTip("Train on conversations that carry passages from your "
+                                 "documents, exactly as chat and the server send them, so the "
+                                 "assistant answers from them; off trains closed-book "
+                                 "(Advanced: grounded ratio)")
+        self.grounded.toggled.connect(self._grounded_toggled)
+        form.addRow("", self.grounded)
         self.data_label = QLabel()
         form.addRow("Data", self.data_label)
         column.addLayout(form)
@@ -378,11 +386,19 @@ class TrainingPage(QWidget):
         if resolved.get("lora") or self.advanced.overrides().get("lora") or method == "sft-lora":
             stages.add("lora")
         self.advanced.show_stages(stages)
+        self.grounded.blockSignals(True)
+        self.grounded.setChecked(float(self.advanced.value("grounded_ratio")) > 0)
+        self.grounded.blockSignals(False)
         self._refresh_data()
         self.estimate = {}
         if self.isVisible() and self.auto_estimate:  # not for a page nobody looks at
             self._estimate_timer.start()
         self._update_buttons()
+
+    def _grounded_toggled(self, on: bool) -> None:
+        """The switch sets the Advanced ratio: the default share on, closed-book off."""
+        self.advanced.set_value("grounded_ratio",
+                                self._params.defaults()["grounded_ratio"] if on else 0.0)
 
     def _refresh_data(self) -> None:
         if self.project is None:

@@ -109,6 +109,10 @@ class ParamForm(QScrollArea):
             field.setText(format_value(value))
             self._edited(name, field.text())
 
+    def value(self, name: str) -> Any:
+        """The value a run would use for ``name``: the operator's, else the preset's."""
+        return self._overrides.get(name, self._base.get(name, self._schema[name]["default"]))
+
     def overrides(self) -> dict[str, Any]:
         """The values the operator changed from the preset, each already validated."""
         return dict(self._overrides)

@@ -127,6 +127,22 @@ def test_advanced_fields_are_validated_as_typed(qtbot, trained) -> None:
     assert page.preset.findData("talk-small") < 0  # the paper's preset is full fine-tuning
 
 
+def test_answer_from_company_information_sets_the_grounded_ratio(qtbot, trained) -> None:
+    _win, page = trained
+    assert page.grounded.isChecked() and page.spec()["params"]["grounded_ratio"] == 0.75
+    page.grounded.click()
+    assert page.advanced.overrides()["grounded_ratio"] == 0.0
+    assert page.spec()["params"]["grounded_ratio"] == 0.0
+    page.grounded.click()
+    assert page.spec()["params"]["grounded_ratio"] == 0.75
+    page.advanced.set_value("grounded_ratio", 0)  # typed in Advanced: the switch follows
+    assert not page.grounded.isChecked()
+    page.preset.setCurrentIndex(page.preset.findData("from-scratch"))  # 1024 tokens: no room
+    assert not page.grounded.isChecked()
+    page.preset.setCurrentIndex(page.preset.findData("quick-cpu"))
+    assert page.grounded.isChecked()
+
+
 def test_train_shows_progress_charts_samples_and_history(qtbot, trained) -> None:
     _win, page = trained
     _use_fake(page, "train_short", "--delay", "0.01")
