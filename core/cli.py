@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from core import __version__
 from core.errors import TalkSmallError
+from core.progress_line import ProgressLine
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -84,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     from core.export.cli import add_commands as add_export_commands
 
     add_export_commands(sub)  # export
+
+    from core.evaluation.cli import add_commands as add_evaluation_commands
+
+    add_evaluation_commands(sub)  # eval
 
     p = sub.add_parser("demo", help="run the whole pipeline headless on the sample company")
     p.add_argument("--dir", type=Path, default=Path("talksmall-demo"),
@@ -166,7 +171,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         if args.prepare:
             from core.models.embedded import embedded_hf_dir
 
-            path = embedded_hf_dir(progress=None if args.json else _progress_line)
+            path = embedded_hf_dir(progress=None if args.json else ProgressLine())
             if not args.json:
                 print(f"\nembedded model ready for training: {path}")
         if args.add or args.use:
@@ -263,8 +268,6 @@ def _format_import(results: list[dict[str, Any]]) -> str:
     return "\n".join(f"{r['status']:<9}  {r['name']}  ({r['message']})" for r in results)
 
 
-def _progress_line(fraction: float, message: str) -> None:
-    print(f"\r[{fraction * 100:5.1f}%] {message[:70]:<70}", end="", flush=True)
 
 
 def _write_crash_log() -> str:

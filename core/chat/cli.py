@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from core.progress_line import ProgressLine
 
 
 def add_commands(sub: Any) -> None:
@@ -45,7 +46,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise ValidationError("--json", "--json needs --prompt (one question, one JSON answer).",
                               "Add --prompt \"your question\".")
     engine = open_engine(args.target, run=args.run, quant=args.quant,
-                         progress=None if args.json else _progress_line)
+                         progress=None if args.json else ProgressLine())
     try:
         options = {"role": args.role, "retrieval": False if args.no_retrieval else None,
                    "max_tokens": args.max_tokens, "temperature": args.temperature,
@@ -122,7 +123,3 @@ def _say(engine: Any, messages: list[dict[str, str]], args: argparse.Namespace,
     return answer
 
 
-def _progress_line(fraction: float, message: str) -> None:
-    print(f"\r[{fraction * 100:5.1f}%] {message[:70]:<70}", end="", file=sys.stderr, flush=True)
-    if fraction >= 1.0:
-        print(file=sys.stderr)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from core.progress_line import ProgressLine
 
 
 def add_commands(sub: Any) -> None:
@@ -39,7 +40,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         result = export_assistant(project, args.run, quants, out_dir=args.out, name=args.name,
                                   make_zip=not args.no_zip,
-                                  progress=None if args.json else _progress_line)
+                                  progress=None if args.json else ProgressLine())
     finally:
         project.close()
     if args.json:
@@ -63,7 +64,3 @@ def format_result(result: Any) -> str:
     return "\n".join(lines)
 
 
-def _progress_line(fraction: float, message: str) -> None:
-    print(f"\r[{fraction * 100:5.1f}%] {message[:70]:<70}", end="", file=sys.stderr, flush=True)
-    if fraction >= 1.0:
-        print(file=sys.stderr)
