@@ -48,6 +48,13 @@ class ImportReport:
 
 
 # --- export -----------------------------------------------------------------------------
+# Conversations held out for evaluation (core.evaluation.hold_out) are never trained on, so
+# they are not training data either: every query that feeds training filters with these.
+HELD_OUT = "SELECT example_id FROM eval_questions WHERE example_id IS NOT NULL"
+NOT_HELD_OUT_EXAMPLE = f"id NOT IN ({HELD_OUT})"
+NOT_HELD_OUT_PAIR = f"(example_id IS NULL OR example_id NOT IN ({HELD_OUT}))"
+
+
 def export_chat(project: Any, path: str | os.PathLike[str], *,
                 statuses: tuple[str, ...] = USABLE, with_intents: bool | None = None,
                 role_encoding: str = "header") -> int:
@@ -62,7 +69,8 @@ def export_chat(project: Any, path: str | os.PathLike[str], *,
     default_system = project.profile().system_prompt()
     rows = project.store.query(
         f"SELECT role, messages, system, intent, analysis FROM examples WHERE status IN "
-        f"({', '.join('?' * len(statuses))}) ORDER BY id", tuple(statuses))
+        f"({', '.join('?' * len(statuses))}) AND {NOT_HELD_OUT_EXAMPLE} ORDER BY id",
+        tuple(statuses))
     lines = []
     for row in rows:
         system = row["system"] or default_system
@@ -88,7 +96,8 @@ def export_preference(project: Any, path: str | os.PathLike[str], *,
     default_system = project.profile().system_prompt()
     rows = project.store.query(
         f"SELECT prompt, system, chosen, rejected FROM pairs WHERE status IN "
-        f"({', '.join('?' * len(statuses))}) ORDER BY id", tuple(statuses))
+        f"({', '.join('?' * len(statuses))}) AND {NOT_HELD_OUT_PAIR} ORDER BY id",
+        tuple(statuses))
     lines = []
     for row in rows:
         prompt = [{"role": "system", "content": row["system"] or default_system},

@@ -22,6 +22,7 @@ JOBS: dict[str, str] = {
     "selfcheck": "core.jobs.builtin:selfcheck",
     "generate": "core.conversations.job:run_generate",
     "train": "core.training.job:run_train",
+    "evaluate": "core.evaluation.job:run_evaluate",
 }
 
 

@@ -219,6 +219,45 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX ratings_kind ON ratings(kind);
         """,
     ),
+    (
+        "evaluation: held-out and operator questions, stored answers per model and settings",
+        """
+        CREATE TABLE eval_questions (
+            id            INTEGER PRIMARY KEY,
+            source        TEXT NOT NULL CHECK (source IN ('held_out', 'operator')),
+            example_id    INTEGER UNIQUE REFERENCES examples(id) ON DELETE CASCADE,
+            question      TEXT NOT NULL,
+            reference     TEXT,                  -- the reference answer, NULL when none
+            role          TEXT NOT NULL,         -- the customer role asking
+            intent        TEXT,                  -- the expected hidden intent, if any
+            in_scope      INTEGER NOT NULL DEFAULT 1,  -- 0: the assistant should escalate
+            must_contain  TEXT NOT NULL DEFAULT '[]',  -- JSON: facts a good answer states
+            created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE UNIQUE INDEX eval_questions_operator ON eval_questions(question, role)
+            WHERE source = 'operator';
+        CREATE TABLE eval_answers (
+            id            INTEGER PRIMARY KEY,
+            model         TEXT NOT NULL,         -- base | run:<id> | file:<path>
+            variant       TEXT NOT NULL,         -- bare | prompted | retrieval
+            question_id   INTEGER NOT NULL REFERENCES eval_questions(id) ON DELETE CASCADE,
+            settings_hash TEXT NOT NULL,         -- sha256 of ``settings``
+            settings      TEXT NOT NULL,         -- JSON: decoding, model file, prompt, index
+            answer        TEXT NOT NULL,         -- visible text (hidden tags stripped)
+            raw           TEXT NOT NULL,         -- the model's output with hidden tags
+            analysis      TEXT,
+            intent        TEXT,
+            escalated     INTEGER NOT NULL DEFAULT 0,  -- the engine escalated (no passage)
+            passages      TEXT NOT NULL DEFAULT '[]',  -- JSON: the passages it was given
+            tokens        INTEGER NOT NULL DEFAULT 0,
+            seconds       REAL NOT NULL DEFAULT 0,
+            finish_reason TEXT,
+            created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            UNIQUE (model, variant, question_id, settings_hash)
+        );
+        CREATE INDEX eval_answers_question ON eval_answers(question_id);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

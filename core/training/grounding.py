@@ -28,6 +28,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.conversations.datasets import HELD_OUT, NOT_HELD_OUT_EXAMPLE
 from core.errors import TalkSmallError, ValidationError
 
 ESCALATION_SOURCES = ("off_topic", "account")  # rows whose answer already hands over
@@ -94,7 +95,7 @@ def row_sources(project: Any, kind: str, rows: list[dict[str, Any]]) -> list[Row
     if kind == "chat":
         found = project.store.query(
             f"SELECT id, chunk_id, source, messages FROM examples WHERE status IN "
-            f"({', '.join('?' * len(USABLE))}) ORDER BY id", USABLE)
+            f"({', '.join('?' * len(USABLE))}) AND {NOT_HELD_OUT_EXAMPLE} ORDER BY id", USABLE)
         sources = [RowSource(r["id"], r["chunk_id"], r["source"],
                              _first_question(json.loads(r["messages"]))) for r in found]
     else:
@@ -102,7 +103,9 @@ def row_sources(project: Any, kind: str, rows: list[dict[str, Any]]) -> list[Row
             f"SELECT p.id, COALESCE(p.chunk_id, e.chunk_id) AS chunk_id, "
             f"COALESCE(e.source, p.source) AS source, p.prompt FROM pairs p "
             f"LEFT JOIN examples e ON e.id = p.example_id WHERE p.status IN "
-            f"({', '.join('?' * len(USABLE))}) ORDER BY p.id", USABLE)
+            f"({', '.join('?' * len(USABLE))}) AND (p.example_id IS NULL OR "
+            f"p.example_id NOT IN ({HELD_OUT})) ORDER BY p.id",
+            USABLE)
         sources = [RowSource(r["id"], r["chunk_id"], r["source"],
                              _first_question(json.loads(r["prompt"]))) for r in found]
     if len(sources) != len(rows):
