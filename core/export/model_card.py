@@ -14,7 +14,7 @@ from typing import Any
 # The hyperparameters a reader of the card cares about, in this order, when present.
 KEY_PARAMS = ("epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "scheduler",
               "max_length", "lora", "lora_r", "lora_alpha", "lora_targets", "beta", "ema_decay",
-              "seed")
+              "grounded_ratio", "seed")
 EVALUATION_FILE = "evaluation.json"  # runs/<id>/evaluation.json: {"rows": [{...}, ...]}
 
 
@@ -44,7 +44,7 @@ def run_facts(project: Any, run_dir: Path) -> dict[str, Any]:
         "train_loss": metrics.get("loss"),
         "eval_loss": metrics.get("eval_loss"),
         "steps": record.get("steps"),
-        "evaluation": _evaluation_rows(run_dir),
+        "evaluation": _evaluation_rows(run_dir) or stored_evaluation(project, run_dir.name),
     }
 
 
@@ -171,6 +171,37 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} TB"  # pragma: no cover - the loop always returns
+
+
+CARD_METRICS = ("readable_share", "mean_flesch", "similarity", "rouge_l", "policy_adherence",
+                "escalation_rate", "wrong_escalation_rate")
+
+
+def stored_evaluation(project: Any, run_id: str, settings: Any = None) -> list[dict[str, Any]]:
+    """The Evaluation step's stored results for this run and the base model's baselines.
+
+    Only rows with answers at ``settings`` (default: the Evaluation step's) count; an export
+    never starts evaluating, and a row that cannot be read is left out, never a failed export.
+    """
+    import sqlite3
+
+    from core.errors import TalkSmallError
+    from core.evaluation import METRICS, eval_table
+
+    labels = {m.key: m.label for m in METRICS}
+    rows = []
+    for label in ("base", "prompted", "retrieval", f"run:{run_id}", f"run:{run_id}+retrieval"):
+        try:
+            (row,) = eval_table(project, [label], settings=settings).rows
+        except (TalkSmallError, sqlite3.Error, ValueError):
+            continue  # e.g. a run the evaluation does not know: its row is left out
+        if not row.answered:
+            continue
+        entry: dict[str, Any] = {"model": row.label, "answers": row.answered}
+        entry.update({labels[key]: row.metrics.get(key) for key in CARD_METRICS
+                      if row.metrics.get(key) is not None})
+        rows.append(entry)
+    return rows
 
 
 def _evaluation_rows(run_dir: Path) -> list[dict[str, Any]]:

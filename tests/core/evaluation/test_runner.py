@@ -176,3 +176,19 @@ def test_report_is_self_contained_html_in_the_project(evaluated: Evaluated) -> N
     assert page.count("<svg") == 5 and "ROUGE-L" in page and "Chat thumbs: 0 up" in page
     assert "The late rent fee is £30" in page  # a reference, in the example answers
     assert "What is the capital of Mongolia" in page
+
+
+def test_the_model_card_carries_the_stored_evaluation(evaluated: Evaluated) -> None:
+    from core.export.model_card import render_model_card, stored_evaluation
+
+    rows = stored_evaluation(evaluated.project, "20261128T000000Z-train-unknown",
+                             settings=SETTINGS)
+    assert [row["model"] for row in rows] == ["base", "prompted"]
+    assert all(row["answers"] == len(QUESTIONS) and "Readable" in row for row in rows)
+    assert stored_evaluation(evaluated.project, "x") == []  # none at the default settings
+    facts = {"base": "embedded", "method": "sft", "preset": "", "run_id": "r", "params": {},
+             "split": {}, "examples": 0, "pairs": 0, "evaluation": rows}
+    card = render_model_card(facts, company="Kestrel", name="k", created="today",
+                             version="1", files=[])
+    assert "| model | answers | Readable |" in card and "| prompted | 3 |" in card
+    assert "Not evaluated yet" not in card
