@@ -1,6 +1,6 @@
 """Screenshot the real app window (run under Xvfb): python tools/screenshot.py OUT.png
 [--project DIR] [--tab N] [--step N] [--import PATH...] [--view NAME] [--redacted]
-[--select KIND] [--page-tab N] [--train --wait S] [--ask TEXT [--compare]].
+[--select KIND] [--page-tab N] [--train --wait S] [--ask TEXT [--compare]] [--serve].
 Used to look at the GUI as an operator sees it.
 
 --step N switches the wizard to step N (1 = Project, 2 = Documents, ...) when it can be
@@ -36,6 +36,8 @@ def main() -> int:
                         help="Training page: press Train and shoot once --wait seconds passed")
     parser.add_argument("--wait", type=float, default=2.5, help="seconds before the shot")
     parser.add_argument("--ask", help="Export & chat page: ask this and shoot once answered")
+    parser.add_argument("--serve", action="store_true",
+                        help="Export & chat page: start the server and shoot once it runs")
     parser.add_argument("--compare", action="store_true",
                         help="with --ask: the base model answers beside the assistant")
     parser.add_argument("--import", dest="paths", nargs="+", default=[],
@@ -84,6 +86,14 @@ def main() -> int:
         last.answered.connect(lambda _answer: QTimer.singleShot(int(args.wait * 1000), shoot))
         chat.question.setText(args.ask)
         QTimer.singleShot(500, chat.send)
+    elif args.serve:
+        page = window.export_page
+        window.go_to(window.flow.index_of("export"))
+        page.tabs.setCurrentWidget(page.serve)
+        page.serve.port_box.setValue(8765)
+        page.serve.running_changed.connect(
+            lambda _running: QTimer.singleShot(int(args.wait * 1000), shoot))
+        QTimer.singleShot(500, page.serve.start)
     elif args.train:
         page = window.training_page
         page.estimate_ready.connect(lambda _estimate: page.train())

@@ -57,6 +57,10 @@ class ChatColumn(QWidget):
         top.addWidget(QLabel(title))
         self.model_box = QComboBox()
         self.model_box.setToolTip("The model that answers in this column")
+        # Long run ids must not widen the window: two columns share its width.
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(16)
         self.model_box.currentIndexChanged.connect(self._model_changed)
         top.addWidget(self.model_box, 1)
         layout.addLayout(top)

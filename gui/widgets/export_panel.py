@@ -249,5 +249,6 @@ class ExportPanel(QWidget):
         self.export_button.setEnabled(not running and self.project is not None
                                       and self.run_box.count() > 0 and bool(self.quants()))
         self.cancel_button.setEnabled(running)
+        self.bar.setTextVisible(running or self.bar.value() > 0)
         self.open_button.setEnabled(self.folder is not None and not running)
         self.run_box.setEnabled(not running)

@@ -89,7 +89,7 @@ class ServePanel(QWidget):
         self.make_key_button.setEnabled(False)
         key_row.addWidget(self.key_edit, 1)
         key_row.addWidget(self.make_key_button)
-        form.addRow("API &key:", key_row)
+        form.addRow("API key:", key_row)
         layout.addLayout(form)
 
         buttons = QHBoxLayout()
