@@ -147,6 +147,7 @@ class ChatEngine:
         self._llm: Any = None
         self._template: Any = None
         self._prefix_len = 0  # tokens of the system prompt evaluated on their own, in the cache
+        self._system_cache: tuple[str | None, list[int]] = (None, [])
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -326,9 +327,7 @@ class ChatEngine:
         """
         prefix = 0
         if system:
-            alone = self._template(messages=[{"role": "system", "content": system}])
-            alone_tokens = llm.tokenize(alone.prompt.encode("utf-8"),
-                                        add_bos=not alone.added_special, special=True)
+            alone_tokens = self._system_tokens(llm, system)
             for ours, theirs in zip(alone_tokens, tokens[:-1], strict=False):
                 if ours != theirs:
                     break
@@ -344,6 +343,16 @@ class ChatEngine:
         llm.reset()
         llm.eval(tokens[:prefix])
         self._prefix_len = prefix
+
+    def _system_tokens(self, llm: Any, system: str) -> list[int]:
+        """The system prompt alone, tokenized once per prompt text (~1,000 tokens to render
+        and tokenize again on every request otherwise)."""
+        if self._system_cache[0] != system:
+            alone = self._template(messages=[{"role": "system", "content": system}])
+            self._system_cache = (system, llm.tokenize(alone.prompt.encode("utf-8"),
+                                                       add_bos=not alone.added_special,
+                                                       special=True))
+        return self._system_cache[1]
 
     def _load(self) -> Any:
         if self._llm is not None:
