@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.chat.choices import ChatChoice
 from core.errors import TalkSmallError
+from gui.widgets.labels import hint_label
 from gui.workers.chat_stream import open_engine_for, stream_answer
 from gui.workers.tasks import Task, run_task
 
@@ -81,9 +82,7 @@ class ChatColumn(QWidget):
         self.up_button.clicked.connect(lambda: self.rate(True))
         self.down_button = QPushButton("✗ Bad answer")
         self.down_button.clicked.connect(lambda: self.rate(False))
-        self.status = QLabel()
-        self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
+        self.status = hint_label()
         row.addWidget(self.up_button)
         row.addWidget(self.down_button)
         row.addWidget(self.status, 1)

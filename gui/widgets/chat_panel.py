@@ -27,6 +27,7 @@ from core.chat.choices import chat_choices
 from core.chat.engine import DEFAULT_MAX_TOKENS
 from core.errors import TalkSmallError
 from gui.widgets.chat_column import ChatColumn
+from gui.widgets.labels import error_label, show_error
 
 
 class ChatPanel(QWidget):
@@ -84,10 +85,7 @@ class ChatPanel(QWidget):
             ask.addWidget(widget)
         ask.insertWidget(0, self.question, 1)
         layout.addLayout(ask)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
 
         self.hidden_box.toggled.connect(self._show_hidden)
@@ -187,5 +185,4 @@ class ChatPanel(QWidget):
         self.busy_changed.emit(busy)
 
     def _error(self, exc: TalkSmallError) -> None:
-        self.error.setText(f"{exc} {exc.hint}".strip())
-        self.error.show()
+        show_error(self.error, exc)

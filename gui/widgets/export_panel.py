@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import TalkSmallError
 from core.jobs.launch import new_run_dir
+from gui.widgets.labels import error_label, hint_label
 from gui.workers.job_runner import JobRunner
 
 QUANTS = (("q4_k_m", "q4_k_m — smallest, for laptops (recommended)"),
@@ -96,14 +97,9 @@ class ExportPanel(QWidget):
         row.addWidget(self.bar, 1)
         row.addWidget(self.open_button)
         layout.addLayout(row)
-        self.status = QLabel()
-        self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
+        self.status = hint_label()
         layout.addWidget(self.status)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         note = QLabel("Ollama, LM Studio and llama.cpp get the tone only, without company "
                       "facts; 'talksmall serve' on the exported folder answers from the "

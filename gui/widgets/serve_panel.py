@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from core.chat.choices import chat_choices
 from core.errors import TalkSmallError
+from gui.widgets.labels import error_label, show_error
 from gui.workers.tasks import run_task
 
 LOCAL_HOST = "127.0.0.1"
@@ -106,10 +107,7 @@ class ServePanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         shown = QHBoxLayout()
         self.shown_key = QLineEdit()
@@ -223,8 +221,7 @@ class ServePanel(QWidget):
         self._update()
 
     def _show_error(self, error: TalkSmallError) -> None:
-        self.error.setText(f"{error} {error.hint}".strip())
-        self.error.show()
+        show_error(self.error, error)
 
     def _remote_toggled(self, on: bool) -> None:
         self.key_edit.setEnabled(on)
