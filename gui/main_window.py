@@ -24,6 +24,7 @@ from core import __version__
 from core.project import Project, remember_project
 from gui.pages.conversations import ConversationsPage
 from gui.pages.documents import DocumentsPage
+from gui.pages.evaluation import EvaluationPage
 from gui.pages.export_chat import ExportChatPage
 from gui.pages.project import ProjectPage
 from gui.pages.step_page import StepPage
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
             "documents": self.documents_page,
             "conversations": self.conversations_page,
             "training": self.training_page,
+            "evaluation": EvaluationPage(),
             "export": self.export_page,
         }
         for page in self.step_pages.values():

@@ -78,7 +78,7 @@ STEPS: tuple[Step, ...] = (
          True, _needs_conversations),
     Step("evaluation", "Evaluation & rating",
          "Compare models on held-out questions and rate answers blind.",
-         False, _needs_valid_profile),
+         True, _needs_valid_profile),
     Step("export", "Export & chat",
          "Export a GGUF file, chat with your assistant and serve it locally.",
          True, _needs_valid_profile),

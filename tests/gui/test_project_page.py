@@ -30,12 +30,12 @@ def _create(qtbot, window: MainWindow, folder: Path, company: str = "") -> None:
     qtbot.mouseClick(welcome.create_button, Qt.MouseButton.LeftButton)
 
 
-def test_sidebar_lists_six_steps_and_disables_unbuilt_ones(window: MainWindow) -> None:
+def test_sidebar_lists_six_steps_and_says_why_they_wait(window: MainWindow) -> None:
     assert window.steps.count() == 6
     assert window.steps.is_step_enabled(0)
     assert not any(window.steps.is_step_enabled(i) for i in range(1, 6))
-    card = window.steps.itemWidget(window.steps.item(4))
-    assert "Compare models" in card.summary.text()
+    tip = window.steps.item(4).toolTip()  # every step is built: the tooltip says what and why
+    assert "Compare models" in tip and "Create or open a project first." in tip
     assert not window.next_button.isEnabled()
 
 

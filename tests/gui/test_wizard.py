@@ -18,7 +18,7 @@ def test_only_built_steps_with_their_needs_can_be_entered() -> None:
     assert flow.next_index() is None  # Documents needs a project with a valid profile
     assert flow.why_not(2) == "Create or open a project first."
     assert flow.why_not(3) == "Create or open a project first."
-    assert "not available in this version" in flow.why_not(4)  # Evaluation is not built yet
+    assert flow.why_not(4) == "Create or open a project first."  # Evaluation is built
     assert flow.why_not(5) == "Create or open a project first."
     assert not flow.go(3) and not flow.go(4) and not flow.go(5)
     assert flow.current == 0
