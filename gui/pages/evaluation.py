@@ -25,6 +25,7 @@ from core.errors import TalkSmallError
 from core.project import Project
 from gui.widgets.eval_questions import EvalQuestionsPanel
 from gui.widgets.eval_results import EvalResultsPanel
+from gui.widgets.labels import hint_label
 from gui.widgets.rating_ab import RatingABPanel
 from gui.widgets.rating_scale import RatingScalePanel
 from gui.widgets.rating_summary import RatingSummary
@@ -76,9 +77,7 @@ class EvaluationPage(QWidget):
                                      "question become accepted preference pairs")
         self.pairs_button.clicked.connect(self.make_pairs)
         bar.addWidget(self.pairs_button)
-        self.pairs_message = QLabel()
-        self.pairs_message.setObjectName("hint")
-        self.pairs_message.setWordWrap(True)
+        self.pairs_message = hint_label()
         bar.addWidget(self.pairs_message, 1)
         layout.addWidget(self.rating_bar)
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import TalkSmallError
+from gui.widgets.labels import error_label, hint_label
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Question", "Role", "In scope", "Must contain", "Source")
@@ -107,14 +108,9 @@ class EvalQuestionsPanel(QWidget):
         row.addStretch(1)
         row.addWidget(self.remove_button)
         layout.addLayout(row)
-        self.status = QLabel()
-        self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
+        self.status = hint_label()
         layout.addWidget(self.status)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)

@@ -33,6 +33,7 @@ from core.evaluation.metrics import METRICS
 from core.jobs.launch import new_run_dir
 from gui.widgets.eval_answers import AnswersDialog
 from gui.widgets.eval_chart import EvalBars
+from gui.widgets.labels import error_label, hint_label
 from gui.workers.job_runner import JobRunner
 from gui.workers.tasks import run_task
 
@@ -112,14 +113,9 @@ class EvalResultsPanel(QWidget):
         row.addWidget(self.bar, 1)
         row.addWidget(self.report_button)
         layout.addLayout(row)
-        self.status = QLabel()
-        self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
+        self.status = hint_label()
         layout.addWidget(self.status)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         self.table = QTableWidget(0, len(METRICS) + 1)
         self.table.setHorizontalHeaderLabels(

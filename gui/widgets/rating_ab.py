@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import TalkSmallError
+from gui.widgets.labels import error_label
 
 
 class RatingABPanel(QWidget):
@@ -71,10 +72,7 @@ class RatingABPanel(QWidget):
             button.clicked.connect(lambda _c=False, s=side: self.choose(s))
             buttons.addWidget(button)
         layout.addLayout(buttons)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         for keys, side in ((("1", "Left"), "left"), (("2", "Right"), "right"),
                            (("0", "Down"), "tie")):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import TalkSmallError
+from gui.widgets.labels import error_label
 
 CRITERIA = (("human_likeness", "Human-likeness", "Does it read like a person wrote it?"),
             ("consistency", "Consistency", "Does it agree with itself and the company's facts?"),
@@ -143,10 +144,7 @@ class RatingScalePanel(QWidget):
         row.addWidget(self.skip_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = error_label()
         layout.addWidget(self.error)
         layout.addStretch(1)
         for key in ("Return", "Enter"):
