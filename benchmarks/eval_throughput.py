@@ -4,7 +4,8 @@ In one run, on the embedded model and the same questions (the sample company's r
 questions, which name the fact an answer must hold), alternating so a busy machine slows
 both alike:
   raw       one Llama, create_chat_completion per question with the company's system prompt,
-            greedy, the same max_tokens (nothing stored, nothing scored);
+            greedy, the same max_tokens, llama-cpp-python's own prefix reuse left on (the
+            ~1,000-token system prompt is read once), nothing stored, nothing scored;
   evaluate  evaluate(project, ["prompted"]) on a fresh project each round: the model load,
             prompt building, generation through ChatEngine, storing every answer and scoring
             the table (Flesch, similarity, policy) all count against it.
@@ -58,8 +59,7 @@ def run_raw(questions: list[dict], system: str, max_tokens: int) -> float:
     started = time.perf_counter()
     llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, seed=0, verbose=False)
     try:
-        for q in questions:
-            llm.reset()
+        for q in questions:  # llama-cpp-python keeps the shared prefix (its default)
             llm.create_chat_completion(
                 messages=[{"role": "system", "content": system},
                           {"role": "user", "content": q["question"]}],
