@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -97,6 +98,11 @@ class EvalResultsPanel(QWidget):
         self.tokens.valueChanged.connect(self._tokens_changed)
         self.model_row.addWidget(self.tokens)
         layout.addLayout(self.model_row)
+        # The models in a grid of three columns: run ids are long, a row would widen the window.
+        models_host = QWidget()
+        self.model_grid = QGridLayout(models_host)
+        self.model_grid.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(models_host)
         row = QHBoxLayout()
         self.evaluate_button = QPushButton("&Evaluate")
         self.evaluate_button.setObjectName("primary")
@@ -161,7 +167,7 @@ class EvalResultsPanel(QWidget):
 
     def _fill_models(self) -> None:
         for box in self.model_boxes.values():
-            self.model_row.removeWidget(box)
+            self.model_grid.removeWidget(box)
             box.deleteLater()
         self.model_boxes = {}
         if self.project is None:
@@ -178,8 +184,9 @@ class EvalResultsPanel(QWidget):
                            or label in labels[3:5])
             box.setToolTip(_model_tooltip(label))
             box.toggled.connect(self._models_changed)
+            index = len(self.model_boxes)
             self.model_boxes[label] = box
-            self.model_row.insertWidget(self.model_row.count() - 3, box)
+            self.model_grid.addWidget(box, index // 3, index % 3)
         self._filling = False
 
     def _trained_runs(self) -> list[str]:
