@@ -25,7 +25,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -36,7 +36,13 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a written file to the disk before it is renamed into place."""
+    with Path(path).open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
     """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from core import __version__
+from core.atomic import fsync_dir, fsync_file
 from core.errors import TalkSmallError, ValidationError
+from core.export.gguf_export import remove_created_folders
 
 EXPORT_QUANTS = ("f16", "q8_0", "q4_k_m")
 MANIFEST = "talksmall-export.json"
@@ -144,7 +146,7 @@ def export_assistant(project: Any, run_id: str | None = None,
         if zip_temp is not None:
             zip_temp.unlink(missing_ok=True)
         if created is not None:
-            _remove_empty(parent, created)
+            remove_created_folders(parent, created)
         if isinstance(exc, OSError) and not report.raised(exc):
             raise _os_error(exc, parent) from exc
         raise
@@ -302,7 +304,7 @@ class _Build:
                         encoding="utf-8")
         self.sizes[MANIFEST] = path.stat().st_size
         for each in workspace.iterdir():
-            _fsync(each)
+            fsync_file(each)
 
     def _record(self, path: Path, report: Progress) -> None:
         self.sizes[path.name] = path.stat().st_size
@@ -381,7 +383,7 @@ def _write_zip(workspace: Path, parent: Path, name: str) -> Path:
             method = zipfile.ZIP_STORED if each.suffix in (".gguf", ".sqlite") \
                 else zipfile.ZIP_DEFLATED
             archive.write(each, f"{name}/{each.name}", compress_type=method)
-    _fsync(path)
+    fsync_file(path)
     path.chmod(0o644)
     return path
 
@@ -408,7 +410,7 @@ def _commit(workspace: Path, zip_temp: Path | None, parent: Path,
         zip_path.unlink(missing_ok=True)  # an old zip would not match the new folder
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(parent)
+    fsync_dir(parent)
     return folder, (zip_path if zip_temp is not None else None)
 
 
@@ -430,32 +432,3 @@ def _first_missing(folder: Path) -> Path | None:
             return missing
         missing = each
     return missing
-
-
-def _remove_empty(folder: Path, created: Path) -> None:
-    """Remove the folders an export created, from ``folder`` up to ``created``, if empty."""
-    for each in (folder, *folder.parents):
-        try:
-            each.rmdir()
-        except OSError:
-            return
-        if each == created:
-            return
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from core.atomic import fsync_file
 from core.errors import ModelError, ValidationError
 from core.export.hparams import ModelShape, describe_model
 
@@ -81,7 +82,7 @@ def export_gguf(hf_dir: str | Path, out_path: str | Path, quant: str = "f16", *,
             quantize_gguf(unquantized, final, quant)
             unquantized.unlink()
         report(0.98, f"Saving {target.name}")
-        _fsync(final)
+        fsync_file(final)
         final.chmod(0o644)  # mkstemp makes it private; an export is meant to be shared
         os.replace(final, target)
         finished = True
@@ -95,7 +96,7 @@ def export_gguf(hf_dir: str | Path, out_path: str | Path, quant: str = "f16", *,
         for path in temporary:
             path.unlink(missing_ok=True)
         if not finished:
-            _remove_empty(target.parent, created)
+            remove_created_folders(target.parent, created)
     report(1.0, f"Exported {target.name} ({target.stat().st_size / 1e6:.0f} MB)")
     return target
 
@@ -168,7 +169,7 @@ def _prepare_folder(target: Path, shape: ModelShape, quant: str) -> Path | None:
     return created
 
 
-def _remove_empty(folder: Path, created: Path | None) -> None:
+def remove_created_folders(folder: Path, created: Path | None) -> None:
     """Remove the folders this export created, from ``folder`` up to ``created``, if empty."""
     if created is None:
         return
@@ -180,7 +181,3 @@ def _remove_empty(folder: Path, created: Path | None) -> None:
         if each == created:
             return
 
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())

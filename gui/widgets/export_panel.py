@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import TalkSmallError
+from core.export.model_card import human_size
 from core.jobs.launch import new_run_dir
 from gui.widgets.labels import error_label, hint_label
 from gui.workers.job_runner import JobRunner
@@ -37,15 +38,6 @@ QUANTS = (("q4_k_m", "q4_k_m — smallest, for laptops (recommended)"),
           ("q8_0", "q8_0 — near-original quality, twice the size"),
           ("f16", "f16 — original quality, largest"))
 JOB = "export-assistant"
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
 
 
 class ExportPanel(QWidget):
