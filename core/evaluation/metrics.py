@@ -81,6 +81,21 @@ METRICS: tuple[MetricInfo, ...] = (
                "all"),
 )
 METRIC_KEYS = tuple(m.key for m in METRICS)
+# Shares of answers, shown as percentages wherever a table shows them.
+PERCENT_METRICS = frozenset({"readable_share", "intent_accuracy", "intent_tagged",
+                             "policy_adherence", "system_accuracy", "escalation_rate",
+                             "wrong_escalation_rate", "retrieval_recall"})
+
+
+def format_metric(key: str, value: float | None) -> str:
+    """A metric as the page and the report show it ("-" where it does not apply)."""
+    if value is None:
+        return "-"
+    if key in PERCENT_METRICS:
+        return f"{value:.0%}"
+    if key in ("similarity", "rouge_l"):
+        return f"{value:.3f}"
+    return f"{value:.1f}"
 
 _ESCALATION_RE = re.compile(
     r"\b(team member|member of (our|the) team|connect you (with|to)|put you in touch|"

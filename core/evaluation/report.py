@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_text
-from core.evaluation.metrics import METRICS
+from core.evaluation.metrics import METRICS, format_metric
 from core.evaluation.table import EvalTable, answers_for
 
 REPORTS_FOLDER = "reports"
 CHART_METRICS = ("readable_share", "similarity", "policy_adherence", "escalation_rate",
                  "wrong_escalation_rate")
-_PERCENT = {"readable_share", "intent_accuracy", "intent_tagged", "policy_adherence",
-            "escalation_rate", "wrong_escalation_rate", "retrieval_recall"}
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}
@@ -72,22 +70,12 @@ def render_report(project: Any, table: EvalTable, *, examples: int = 5,
     return "\n".join(parts)
 
 
-def _value(key: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    if key in _PERCENT:
-        return f"{value:.0%}"
-    if key in ("similarity", "rouge_l"):
-        return f"{value:.3f}"
-    return f"{value:.1f}"
-
-
 def _comparison(table: EvalTable) -> str:
     esc = html.escape
     head = "".join(f"<th title='{esc(m.description)}'>{esc(m.label)}</th>" for m in METRICS)
     rows = []
     for row in table.rows:
-        cells = "".join(f"<td class='n'>{_value(m.key, row.metrics.get(m.key))}</td>"
+        cells = "".join(f"<td class='n'>{format_metric(m.key, row.metrics.get(m.key))}</td>"
                         for m in METRICS)
         rows.append(f"<tr><th>{esc(row.label)}</th><td class='n'>{row.answered}/"
                     f"{row.questions}</td>{cells}</tr>")
@@ -114,7 +102,7 @@ def _chart(table: EvalTable, key: str) -> str:
         svg.append(f"<text x='0' y='{y + 12}' font-size='12'>{html.escape(row.label[:24])}"
                    f"</text><rect x='{label_w}' y='{y}' width='{length:.1f}' height='{bar - 4}'"
                    f" fill='#4a78b0'/><text x='{label_w + length + 4:.1f}' y='{y + 12}' "
-                   f"font-size='12'>{_value(key, value)}</text>")
+                   f"font-size='12'>{format_metric(key, value)}</text>")
     svg.append("</svg>")
     return (f"<div class='chart'><b>{html.escape(info.label)}</b>"
             f"{' (lower is better)' if info.higher_is_better is False else ''}<br>"

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import TalkSmallError
-from core.evaluation.metrics import METRICS
+from core.evaluation.metrics import METRICS, format_metric
 from core.jobs.launch import new_run_dir
 from gui.widgets.eval_answers import AnswersDialog
 from gui.widgets.eval_chart import EvalBars
@@ -40,19 +40,7 @@ from gui.workers.tasks import run_task
 
 JOB = "evaluate"
 TOKENS_SETTING = "evaluation.max_tokens"
-_PERCENT = {"readable_share", "intent_accuracy", "intent_tagged", "policy_adherence",
-            "system_accuracy", "escalation_rate", "wrong_escalation_rate", "retrieval_recall"}
 LABEL_ROLE = Qt.ItemDataRole.UserRole
-
-
-def format_value(key: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    if key in _PERCENT:
-        return f"{value:.0%}"
-    if key in ("similarity", "rouge_l"):
-        return f"{value:.3f}"
-    return f"{value:.1f}"
 
 
 def best_rows(key: str, values: list[float | None]) -> set[int]:
@@ -246,7 +234,7 @@ class EvalResultsPanel(QWidget):
             values = [row.metrics.get(info.key) for row in rows]
             best = best_rows(info.key, values)
             for r, value in enumerate(values):
-                item = QTableWidgetItem(format_value(info.key, value))
+                item = QTableWidgetItem(format_metric(info.key, value))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                       | Qt.AlignmentFlag.AlignVCenter)
                 item.setData(LABEL_ROLE, rows[r].label)
