@@ -27,6 +27,7 @@ from core.errors import TalkSmallError, ValidationError
 from core.jobs import registry
 from core.jobs.context import JobCancelled, JobContext
 from core.jobs.events import PID_FILE, EventWriter
+from core.project.store import is_disk_full
 
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1
@@ -35,6 +36,10 @@ EXIT_CANCELLED = 3
 
 STDERR_FILE = "stderr.log"
 
+DISK_FULL_HINT = (
+    "free some disk space (or move the project to a bigger disk), then press Resume: "
+    "the last complete checkpoint is kept"
+)
 OOM_HINT = (
     "close other programs, lower the batch size or the maximum length, or choose a smaller model"
 )
@@ -137,7 +142,10 @@ class _Run:
             return self._finish("failed", "", EXIT_FAILED)
         except Exception as exc:
             self._traceback(exc)
-            if is_out_of_memory(exc):
+            if is_disk_full(exc):
+                self._error("disk_full", f"the disk is full: {_first_line(exc)}",
+                            DISK_FULL_HINT)
+            elif is_out_of_memory(exc):
                 message = "the job ran out of memory"
                 detail = _first_line(exc)
                 self._error("out_of_memory", f"{message}: {detail}" if detail else message,

@@ -65,8 +65,8 @@ def selfcheck(spec: dict[str, Any], ctx: JobContext) -> str:
     """A real job, cheap enough for tests: report the runtime, then count down, honouring STOP.
 
     Spec keys (all optional): ``steps`` (5), ``delay_s`` (0.05), ``probe_torch`` (true: ask
-    torch for CUDA/MPS), ``fail`` ("internal" | "talksmall" | "memory", raised at ``fail_at``
-    step, default 1) to exercise the error paths end to end.
+    torch for CUDA/MPS), ``fail`` ("internal" | "talksmall" | "memory" | "disk", raised at
+    ``fail_at`` step, default 1) to exercise the error paths end to end.
     """
     steps = int(spec.get("steps", 5))
     delay_s = float(spec.get("delay_s", 0.05))
@@ -113,4 +113,8 @@ def _fail(kind: str) -> None:
         raise TalkSmallError("the self-check was asked to fail", "this is only a test")
     if kind == "memory":
         raise MemoryError("self-check simulated out of memory")
+    if kind == "disk":
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device (self-check simulated)")
     raise RuntimeError("self-check simulated bug")

@@ -16,6 +16,17 @@ from core.project import schema
 DB_NAME = "project.sqlite"
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL, or an OSError/library error that says the disk is full."""
+    import errno
+
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return "no space left on device" in str(exc).lower()
+
+
 class ProjectStore:
     """Typed access to project.sqlite. Every write runs in a transaction."""
 
@@ -91,10 +102,19 @@ class ProjectStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                # SQLite may already have rolled back (disk full, I/O error): a second
+                # ROLLBACK would raise and hide the real reason.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if is_disk_full(exc):
+                    raise ProjectError(
+                        f"The disk holding {self.path.parent} is full; the last change was "
+                        "not saved (everything saved before is intact).",
+                        "Free some disk space, then try again.",
+                    ) from exc
                 raise
-            self._conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -391,6 +391,15 @@ def test_memory_error_becomes_out_of_memory_with_a_hint(tmp_path: Path) -> None:
     assert "batch size" in error["hint"]
 
 
+def test_a_full_disk_is_named_with_what_to_do(tmp_path: Path) -> None:
+    code, events, _ = _run("selfcheck", _spec(tmp_path, fail="disk"))
+    assert code == 1
+    error = next(e for e in events if e["type"] == "error")
+    assert error["code"] == "disk_full"
+    assert "free some disk space" in error["hint"]
+    assert events[-1]["status"] == "failed"
+
+
 def test_stray_prints_do_not_reach_the_event_stream(tmp_path: Path) -> None:
     # A job's own print() (or a C library's) goes to stderr.log, keeping stdout pure JSON.
     registry_path = tmp_path / "noisy_job.py"

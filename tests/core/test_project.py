@@ -176,6 +176,22 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     project.close()
 
 
+def test_a_full_disk_is_a_plain_message_and_keeps_what_was_saved(tmp_path: Path) -> None:
+    """SQLITE_FULL (here: the database may not grow) rolls back and says what to do."""
+    project = create_project(tmp_path / "p")
+    project.store.set_setting("kept", "yes")
+    pages = project.store.query("PRAGMA page_count")[0][0]
+    project.store.query(f"PRAGMA max_page_count = {pages + 1}")
+    with pytest.raises(ProjectError, match=r"disk .* is full") as caught:
+        project.store.set_setting("big", "x" * 200_000)
+    assert "Free some disk space" in caught.value.hint
+    assert project.store.get_setting("kept") == "yes"
+    assert project.store.get_setting("big") is None
+    project.store.set_setting("small", 1)  # the connection is usable afterwards
+    assert project.store.get_setting("small") == 1
+    project.close()
+
+
 def test_settings_are_safe_across_threads(tmp_path: Path) -> None:
     project = create_project(tmp_path / "p")
 
