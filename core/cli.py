@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evaluation_commands(sub)  # eval
 
+    from core.pipeline.cli import add_commands as add_pipeline_commands
+
+    add_pipeline_commands(sub)  # build, gates
+
     p = sub.add_parser("demo", help="run the whole pipeline headless on the sample company")
     p.add_argument("--dir", type=Path, default=Path("talksmall-demo"),
                    help="where to create the demo project (default: ./talksmall-demo)")

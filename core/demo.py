@@ -1,7 +1,10 @@
-"""The headless pipeline: every wizard step built so far, on the sample company.
+"""The headless pipeline on the sample company: "Build my assistant" without a display.
 
-``talksmall demo`` (and ``./run.sh --headless``) runs it in a terminal. Each step reports
-what it did and how long it took; the report is returned as a dict for ``--json``.
+``talksmall demo`` (and ``./run.sh --headless``) runs it in a terminal: the sample company
+with its golden questions, its documents imported, the base model's answer, then the build
+job (conversations, SFT, IPO, evaluation, release gates, export) with each stage's time,
+the evaluation table and the gates, and a first chat with the exported assistant. Each step
+reports what it did and how long it took; the report is returned as a dict for ``--json``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import ProjectError
+from core.errors import ProjectError, TalkSmallError
 
 SIZES = {
     # questions answered by the embedded model as a smoke check, tokens per answer
-    # and how many conversation work items the embedded teacher makes
-    "ci": {"questions": 1, "max_tokens": 48, "generate": 8},
-    "full": {"questions": 3, "max_tokens": 160, "generate": 120},
+    # and the build plan (core.pipeline.plan)
+    "ci": {"questions": 1, "max_tokens": 48, "plan": "ci"},
+    "full": {"questions": 3, "max_tokens": 160, "plan": "cpu"},
 }
 QUESTIONS = (
     "Hi, how much is the deposit for a flat?",
@@ -29,7 +32,15 @@ QUESTIONS = (
 
 def run_demo(folder: Path, size: str = "ci",
              say: Callable[[str], None] | None = print) -> dict[str, Any]:
-    from core.models.embedded import embedded_gguf_path, embedded_hf_dir, embedded_model_info
+    from core.chat.target import open_engine
+    from core.evaluation.questions import import_questions
+    from core.models.embedded import embedded_gguf_path, embedded_model_info
+    from core.paths import resources_dir
+    from core.pipeline.cli import build_summary
+    from core.pipeline.launch import prepare_build, run_build_child
+    from core.pipeline.plan import STAGE_TITLES
+    from core.pipeline.state import load_state
+    from core.project import open_project
     from core.readability import flesch_reading_ease
     from core.sample import init_sample
 
@@ -50,12 +61,15 @@ def run_demo(folder: Path, size: str = "ci",
                                "Pass another folder with --dir.")
         shutil.rmtree(folder)
     project = init_sample(folder)
+    golden = import_questions(project, resources_dir() / "sample_company" /
+                              "golden_questions.jsonl")
     profile = project.profile()
     prompt = profile.system_prompt()
-    emit(f"1/5 Project: created '{profile.company_name}' in {folder}")
+    emit(f"1/6 Project: created '{profile.company_name}' in {folder}")
     emit(f"    roles {', '.join(profile.customer_roles)}; tone target Flesch >= "
          f"{profile.tone_target:g}; {len(profile.policy_lines())} policies; system prompt "
-         f"Flesch {flesch_reading_ease(prompt):.0f}")
+         f"Flesch {flesch_reading_ease(prompt):.0f}; {golden.added} golden questions for the "
+         "release gates")
     step("project", started, path=str(folder), company=profile.company_name)
 
     # 2. Documents: import the sample company's files, personal data redacted.
@@ -66,7 +80,7 @@ def run_demo(folder: Path, size: str = "ci",
     for result in results:
         emit(f"    {result.status:<9} {result.name}  ({result.message})")
     imported = [r for r in results if r.status == "imported"]
-    emit(f"2/5 Documents: {len(imported)} of {len(results)} imported, "
+    emit(f"2/6 Documents: {len(imported)} of {len(results)} imported, "
          f"{sum(r.chunks for r in imported)} chunks, "
          f"{sum(r.redactions for r in imported)} personal-data items redacted")
     step("documents", started, files=[r.to_dict() for r in results])
@@ -74,7 +88,7 @@ def run_demo(folder: Path, size: str = "ci",
     # 3. Models: the embedded model, answering through llama.cpp (no training yet).
     started = time.perf_counter()
     info = embedded_model_info()
-    emit(f"3/5 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
+    emit(f"3/6 Model: {info.name}, {info.parameters / 1e6:.0f}M parameters, "
          f"{info.size_bytes / 1e6:.0f} MB, {info.licence}")
     answers = []
     for question in QUESTIONS[: settings["questions"]]:
@@ -85,43 +99,53 @@ def run_demo(folder: Path, size: str = "ci",
         emit(f"    {profile.customer_roles[0]}: {question}\n    base model: {answer}")
     step("model", started, answers=answers)
 
-    # 4. Conversations: the embedded teacher writes gated training conversations.
+    # 4. Build: conversations -> SFT -> IPO -> evaluation -> gates -> export, one child job.
     started = time.perf_counter()
-    generation = _generate(project, settings["generate"])
-    run = generation["run"]
-    emit(f"4/5 Conversations: {run['processed']} items in {run['seconds']:.0f} s: "
-         f"{run['kept']} kept, {run['dropped']} dropped, {run['pairs']} preference pairs")
-    for gate, stats in generation["summary"]["rejected_by_gate"].items():
-        emit(f"    rejected by {gate}: {stats['count']} ({stats['share'] * 100:.0f}%)")
-    step("conversations", started, **generation)
-
-    # 5. Prepare the embedded model for training (one-time conversion, then cached).
-    started = time.perf_counter()
-    hf_dir = embedded_hf_dir(progress=None)
-    emit(f"5/5 Training base ready: {hf_dir} ({time.perf_counter() - started:.1f} s)")
-    step("prepare-base", started, path=str(hf_dir))
-
+    run_dir, _spec, command = prepare_build(project, plan=settings["plan"],
+                                            override_gates=True)
     project.close()
-    emit("Done. Open the app (./run.sh) to continue with this project: "
-         f"{folder}")
-    report["project"] = str(folder)
-    return report
+    emit(f"4/6 Build my assistant ({settings['plan']} plan), run {run_dir.name}:")
 
+    def on_event(event: dict[str, Any]) -> None:
+        if event["type"] == "stage":
+            emit(f"    [{event['index']}/{event['of']}] {STAGE_TITLES.get(event['name'], '')}")
+        elif event["type"] == "error":
+            emit(f"    error: {event['message']} {event.get('hint', '')}".rstrip())
 
-def _generate(project: Any, limit: int) -> dict[str, Any]:
-    from core.conversations.pipeline import generate_conversations
-    from core.conversations.settings import load_settings
-    from core.conversations.store import summary
-    from core.teachers import embedded_teacher
+    status, timings = run_build_child(command, on_event)
+    for name, seconds in timings.items():
+        emit(f"    {name:<14} {seconds:7.1f} s")
+    step("build", started, status=status, stage_seconds=timings)
+    if status != "succeeded":
+        raise TalkSmallError(f"The build ended {status}; the details are in {run_dir}.",
+                             f"Run 'talksmall build {folder}' to continue it.")
 
-    settings = load_settings(project)
-    settings.limit = limit
-    teacher = embedded_teacher()
+    # 5. The evaluation table, the release gates and the chosen model.
+    summary = build_summary(folder)
+    emit("5/6 Evaluation and release gates (the demo exports even when a gate fails, as "
+         "--override-gates does; a real build stops there):")
+    emit("\n".join("    " + line for line in summary.splitlines()))
+    project = open_project(folder)
+    state = load_state(project) or {}
+    project.close()
+    report["build"] = {"selection": state.get("selection"), "export": state.get("export")}
+
+    # 6. Chat with the exported assistant (model + company index), as `talksmall chat` does.
+    started = time.perf_counter()
+    engine = open_engine(str(state["export"]))
     try:
-        report = generate_conversations(project, teacher, settings)
+        question = QUESTIONS[0]
+        answer = engine.answer([{"role": "user", "content": question}],
+                               max_tokens=settings["max_tokens"], temperature=0.0)
     finally:
-        teacher.close()
-    return {"run": report.to_dict(), "summary": summary(project)}
+        engine.close()
+    emit(f"6/6 Chat with {state['export']}:\n    {question}\n    assistant: {answer.text}")
+    step("chat", started, question=question, answer=answer.text)
+    emit("Done. Chat with it: talksmall chat " + str(state["export"]) +
+         "\n      or open the app (./run.sh) on the project: " + str(folder))
+    report["project"] = str(folder)
+    report["export"] = str(state["export"])
+    return report
 
 
 def _answer(gguf: Path, system: str, question: str, role: str,

@@ -19,16 +19,26 @@ def test_headless_demo_runs_every_built_step(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     steps = {s["step"]: s for s in report["steps"]}
-    assert list(steps) == ["project", "documents", "model", "conversations", "prepare-base"]
+    assert list(steps) == ["project", "documents", "model", "build", "chat"]
     assert [f["status"] for f in steps["documents"]["files"]] == ["imported"] * 4
     assert sum(f["redactions"] for f in steps["documents"]["files"]) > 50
     answer = steps["model"]["answers"][0]
     assert answer["tokens"] > 0 and answer["answer"].strip()
-    run = steps["conversations"]["run"]
-    assert run["planned"] == run["processed"] == 8 and not run["stopped"]
-    assert run["kept"] >= 1
-    assert steps["conversations"]["summary"]["examples"]["total"] == run["kept"] + run["dropped"]
-    assert (Path(steps["prepare-base"]["path"]) / "config.json").is_file()
+    build = steps["build"]
+    assert build["status"] == "succeeded"
+    assert list(build["stage_seconds"]) == ["documents", "conversations", "sft", "ipo",
+                                            "evaluate", "export"]
+    selection = report["build"]["selection"]
+    assert selection["method"] in ("SFT", "IPO")
+    gates = selection["reports"][selection["run"]]["gates"]
+    golden = next(g for g in gates if g["key"] == "golden")
+    assert golden["status"] in ("passed", "failed")  # the sample's golden questions count
+    export = Path(report["export"])
+    assert (export / "model-f16.gguf").stat().st_size > 100_000_000
+    manifest = json.loads((export / "talksmall-export.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == selection["run"]
+    assert manifest["release_gates"]  # the verdict, or the override, is on record
+    assert steps["chat"]["answer"].strip()
     info = subprocess.run([str(exe), "info", str(tmp_path / "demo"), "--json"],
                           capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(info.stdout)["profile_valid"] is True

@@ -106,13 +106,17 @@ def parse_quants(quants: Sequence[str] | str) -> list[str]:
 def export_assistant(project: Any, run_id: str | None = None,
                      quants: Sequence[str] = ("q4_k_m",), *, out_dir: Path | None = None,
                      name: str | None = None, make_zip: bool = True,
-                     progress: Progress | None = None) -> ExportResult:
+                     progress: Progress | None = None,
+                     override_gates: bool = False) -> ExportResult:
     """Export the run (default: the newest with a model) to ``<out_dir>/<name>/`` (+ zip).
 
     ``out_dir`` defaults to the project's exports/ folder; ``name`` to
     "<company-slug>-<run id>". ``progress(fraction, message)`` may raise to cancel.
+    A run that fails the release gates (or was never evaluated) is refused unless
+    ``override_gates``; the manifest records the gates' verdict or the override.
     """
     from core.chat.runs import newest_run_with_model, run_folder
+    from core.pipeline.gates import require_gates
 
     started = time.perf_counter()
     chosen = parse_quants(quants)
@@ -123,6 +127,7 @@ def export_assistant(project: Any, run_id: str | None = None,
                                   "export.", "Train a model first (the Training step or "
                                   "'talksmall train'), then export it.")
     run_dir = run_folder(project, run_id)
+    gates = require_gates(project, run_id, override_gates)
     name = name or default_name(project, run_id)
     if not _NAME.match(name) or ".." in name:
         raise ValidationError("name", f"{name!r} cannot be an export's folder name.",
@@ -132,6 +137,7 @@ def export_assistant(project: Any, run_id: str | None = None,
     _check_parent(parent, name)
     report = _Reporter(progress)
     build = _Build(project, run_id, run_dir, chosen, name, report)
+    build.gates = gates.to_dict() if gates is not None else {"overridden": True}
     workspace = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
     zip_temp: Path | None = None
     try:
@@ -224,6 +230,7 @@ class _Build:
         self.quants, self.name, self.report = quants, name, report
         self.sizes: dict[str, int] = {}
         self.hashes: dict[str, str] = {}
+        self.gates: dict[str, Any] = {}
 
     def write(self, workspace: Path) -> None:
         from core.chat.runs import _source_gguf, model_for_run
@@ -295,6 +302,7 @@ class _Build:
             "template_family": template.family, "quants": quant_files,
             "modelfile": {"file": "Modelfile", "quant": modelfile_quant},
             "index": INDEX_FILE, "index_counts": counts, "created": created,
+            "release_gates": self.gates,
             "talksmall_version": __version__,
             "files": {n: {"size": self.sizes[n], "sha256": self.hashes[n]}
                       for n in self.sizes},

@@ -27,6 +27,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--name", metavar="NAME",
                    help="name of the export folder (default: <company>-<run id>)")
     p.add_argument("--no-zip", action="store_true", help="do not write <name>.zip beside it")
+    p.add_argument("--override-gates", action="store_true",
+                   help="export even though the run fails the release gates (or was not "
+                   "evaluated): you accept the risk")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_export)
 
@@ -40,7 +43,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         result = export_assistant(project, args.run, quants, out_dir=args.out, name=args.name,
                                   make_zip=not args.no_zip,
-                                  progress=None if args.json else ProgressLine())
+                                  progress=None if args.json else ProgressLine(),
+                                  override_gates=args.override_gates)
     finally:
         project.close()
     if args.json:

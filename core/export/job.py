@@ -2,7 +2,8 @@
 
 Spec: ``project`` (folder), ``run`` (id; omitted or null = the newest run with a model),
 ``quants`` (list, default ["q4_k_m"]; "all" allowed), optional ``out_dir``, ``name`` and
-``zip`` (default true). STOP cancels at the next progress report and leaves no export.
+``zip`` (default true), ``override_gates`` (default false: a run that fails the release
+gates is refused). STOP cancels at the next progress report and leaves no export.
 Returns the export folder's path.
 """
 
@@ -41,7 +42,7 @@ def run_export(spec: dict[str, Any], ctx: JobContext) -> str:
         result = export_assistant(
             project, spec.get("run") or None, quants, out_dir=spec.get("out_dir") or None,
             name=spec.get("name") or None, make_zip=bool(spec.get("zip", True)),
-            progress=on_progress)
+            progress=on_progress, override_gates=bool(spec.get("override_gates")))
     finally:
         project.close()
     for name, size in result.files:

@@ -23,6 +23,7 @@ JOBS: dict[str, str] = {
     "generate": "core.conversations.job:run_generate",
     "train": "core.training.job:run_train",
     "evaluate": "core.evaluation.job:run_evaluate",
+    "build": "core.pipeline.job:run_build",
 }
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from core.errors import TalkSmallError
 from core.export.model_card import human_size
 from core.jobs.launch import new_run_dir
+from gui.widgets.gates_view import GatesView
 from gui.widgets.labels import error_label, hint_label
 from gui.workers.job_runner import JobRunner
 
@@ -58,6 +59,7 @@ class ExportPanel(QWidget):
         form = QFormLayout()
         self.run_box = QComboBox()
         self.run_box.setToolTip("The trained run to export (its LoRA is already merged)")
+        self.run_box.currentIndexChanged.connect(self._judge_run)
         form.addRow("&Run:", self.run_box)
         types = QHBoxLayout()
         self.quant_boxes: dict[str, QCheckBox] = {}
@@ -73,6 +75,13 @@ class ExportPanel(QWidget):
         self.zip_box.setChecked(True)
         form.addRow("", self.zip_box)
         layout.addLayout(form)
+        self.gates = GatesView()
+        self.gates.judged.connect(self._update)
+        layout.addWidget(self.gates)
+        self.override_box = QCheckBox("Export &anyway: this model fails the release gates (or "
+                                      "was not evaluated) and I accept the risk")
+        self.override_box.toggled.connect(self._update)
+        layout.addWidget(self.override_box)
         row = QHBoxLayout()
         self.export_button = QPushButton("&Export")
         self.export_button.setObjectName("primary")
@@ -115,8 +124,11 @@ class ExportPanel(QWidget):
     def refresh(self) -> None:
         """Reload the runs that can be exported and the newest export's files."""
         current = self.run_box.currentData()
+        self.run_box.blockSignals(True)
         self.run_box.clear()
+        self.run_box.blockSignals(False)
         if self.project is None:
+            self.gates.show_run(None, None)
             self._update()
             return
         from core.training.history import list_training_runs
@@ -127,11 +139,14 @@ class ExportPanel(QWidget):
         except TalkSmallError as exc:
             self._show_error(exc.code, str(exc), exc.hint)
             runs = []
+        self.run_box.blockSignals(True)
         for record in runs:
             self.run_box.addItem(f"{record['id']} ({record.get('method') or 'trained'})",
                                  record["id"])
         index = self.run_box.findData(current)
         self.run_box.setCurrentIndex(max(index, 0))
+        self.run_box.blockSignals(False)
+        self._judge_run()
         if not runs:
             self.status.setText("Train a run first (Training step): there is nothing to "
                                 "export yet.")
@@ -147,8 +162,11 @@ class ExportPanel(QWidget):
         if self.project is None or self.runner.is_running() or not self.quants() \
                 or self.run_box.count() == 0:
             return False
+        if not self.gates_allow():
+            return False
         spec = {"project": str(self.project.root), "run": self.run_box.currentData(),
-                "quants": self.quants(), "zip": self.zip_box.isChecked()}
+                "quants": self.quants(), "zip": self.zip_box.isChecked(),
+                "override_gates": self.override_box.isChecked()}
         self.error.hide()
         self._error_shown = False
         self.files.setRowCount(0)
@@ -157,6 +175,14 @@ class ExportPanel(QWidget):
         self.runner.start(JOB, spec, new_run_dir(self.project.runs_dir, "export"))
         self._update()
         return True
+
+    def gates_allow(self) -> bool:
+        report = self.gates.report
+        return (report is not None and report.passed) or self.override_box.isChecked()
+
+    def _judge_run(self, *_args: Any) -> None:
+        self.override_box.setChecked(False)
+        self.gates.show_run(self.project, self.run_box.currentData())
 
     def cancel(self) -> None:
         if self.runner.is_running():
@@ -235,7 +261,11 @@ class ExportPanel(QWidget):
     def _update(self, *_args: Any) -> None:
         running = self.runner.is_running()
         self.export_button.setEnabled(not running and self.project is not None
-                                      and self.run_box.count() > 0 and bool(self.quants()))
+                                      and self.run_box.count() > 0 and bool(self.quants())
+                                      and self.gates_allow())
+        report = self.gates.report
+        self.override_box.setVisible(self.run_box.count() > 0 and
+                                     (report is None or not report.passed))
         self.cancel_button.setEnabled(running)
         self.bar.setTextVisible(running or self.bar.value() > 0)
         self.open_button.setEnabled(self.folder is not None and not running)

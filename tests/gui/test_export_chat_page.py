@@ -208,6 +208,13 @@ def test_export_from_the_page_lists_each_file_with_its_size(qtbot, page, project
     page.tabs.setCurrentWidget(panel)
     panel.refresh()
     assert panel.run_box.currentData() == finished_run
+    # never evaluated: the release gates fail, and exporting needs the explicit override
+    qtbot.waitUntil(lambda: panel.gates.report is not None, timeout=60_000)
+    assert not panel.gates.report.passed and "FAILED" in panel.gates.verdict.text()
+    assert panel.gates.tree.topLevelItem(0).text(1) == "✗ failed"
+    assert not panel.export_button.isEnabled() and panel.override_box.isVisibleTo(panel)
+    panel.override_box.setChecked(True)
+    assert panel.export_button.isEnabled()
     panel.quant_boxes["q4_k_m"].setChecked(False)
     assert not panel.export_button.isEnabled()  # no type chosen: nothing to export
     panel.quant_boxes["f16"].setChecked(True)
@@ -233,7 +240,8 @@ def test_a_cancelled_export_leaves_nothing(qtbot, page, project, finished_run):
     panel = page.export_panel
     panel.refresh()
     panel.quant_boxes["q8_0"].setChecked(True)
-    panel.export()
+    panel.override_box.setChecked(True)
+    assert panel.export()
     qtbot.waitUntil(lambda: panel.bar.value() > 0, timeout=300_000)
     with qtbot.waitSignal(panel.runner.finished, timeout=60_000):
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)

@@ -24,11 +24,11 @@ from core.errors import ModelError, ValidationError
 from core.export.bundle import (
     MANIFEST,
     ExportResult,
-    export_assistant,
     list_exports,
     parse_quants,
     read_manifest,
 )
+from core.export.bundle import export_assistant as _export_assistant
 from core.export.model_card import render_model_card
 from core.export.modelfile import ollama_template
 from core.project import Project, create_project
@@ -36,6 +36,13 @@ from tests.core.chat.helpers import FEE_QUESTION
 from tests.core.chat.test_runs import RUN, fake_finished_run
 
 TICKETS = 3  # the first tickets of the sample; each holds names, phones, addresses
+
+
+def export_assistant(*args, **kwargs) -> ExportResult:
+    """These tests are about the bundle: the fake run was never evaluated, so they override
+    the release gates (test_release_gates_* check the refusal itself)."""
+    kwargs.setdefault("override_gates", True)
+    return _export_assistant(*args, **kwargs)
 
 
 class Cancelled(Exception):
@@ -420,7 +427,7 @@ def test_the_job_exports_in_a_child_process(exported, tmp_path: Path):
     run_dir.mkdir()
     spec = write_spec(run_dir, {"project": str(project.root), "run": RUN, "quants": ["f16"],
                                 "out_dir": str(tmp_path / "out"), "name": "from-job",
-                                "zip": False})
+                                "zip": False, "override_gates": True})
     done = subprocess.run([sys.executable, "-m", "core.jobs", "export-assistant", "--spec",
                            str(spec)], capture_output=True, text=True, env=child_env(),
                           timeout=300)
@@ -441,7 +448,8 @@ def test_the_cli_exports_and_prints_json(exported, tmp_path: Path, capsys):
     from core.cli import main
 
     project = exported["project"]
-    code = main(["export", str(project.root), "--run", RUN, "--quant", "f16", "--out",
+    code = main(["export", str(project.root), "--override-gates", "--run", RUN, "--quant",
+                 "f16", "--out",
                  str(tmp_path), "--name", "cli", "--no-zip", "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err
@@ -450,11 +458,45 @@ def test_the_cli_exports_and_prints_json(exported, tmp_path: Path, capsys):
     assert data["quants"] == ["f16"] and data["run"] == RUN
     assert {f["name"] for f in data["files"]} == set(_listing(tmp_path / "cli"))
 
-    code = main(["export", str(project.root), "--quant", "f16", "--out", str(tmp_path),
-                 "--name", "cli"])
+    code = main(["export", str(project.root), "--override-gates", "--quant", "f16", "--out",
+                 str(tmp_path), "--name", "cli"])
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "model-f16.gguf" in out.out and " MB" in out.out and "cli.zip" in out.out
     assert "[100%]" in out.err  # progress goes to stderr, a line per new message (not a tty)
     lines = out.err.splitlines()
     assert len(lines) == len(set(lines)) < 60
+
+
+@pytest.mark.slow
+def test_release_gates_refuse_an_unevaluated_or_failing_run_unless_overridden(exported,
+                                                                              tmp_path: Path):
+    from core.evaluation.questions import add_question
+    from core.evaluation.runner import evaluate
+    from core.pipeline.gates import GateSettings, check_gates, save_gate_settings
+
+    project = exported["project"]
+    out = tmp_path / "gated"
+    with pytest.raises(ValidationError, match="no stored answers") as caught:
+        _export_assistant(project, RUN, ["f16"], out_dir=out, name="refused")
+    assert caught.value.field == "gates" and "override" in caught.value.hint
+    # a golden question whose fact no answer can hold: the golden gate fails
+    golden = add_question(project, FEE_QUESTION, role="tenant", must_contain=["£987654"])
+    label = f"run:{RUN}+retrieval"
+    evaluate(project, [label], questions=[golden.id])
+    save_gate_settings(project, GateSettings(min_readable_share=0.0))
+    report = check_gates(project, RUN)
+    assert [g.status for g in report.gates] == ["failed", "passed", "not_applicable"]
+    assert report.gates[0].failures[0].reason == "missing: £987654"
+    with pytest.raises(ValidationError, match="Golden questions"):
+        _export_assistant(project, RUN, ["f16"], out_dir=out, name="refused")
+    assert not out.exists() or not list(out.iterdir())
+    # the operator lowers the golden bar: the same answers now pass and the export goes on
+    save_gate_settings(project, GateSettings(golden_min_share=0.0, min_readable_share=0.0))
+    result = _export_assistant(project, RUN, ["f16"], out_dir=out, name="passed",
+                               make_zip=False)
+    gates = read_manifest(result.folder)["release_gates"]
+    assert gates["passed"] is True and gates["label"] == label
+    overridden = _export_assistant(project, RUN, ["f16"], out_dir=out, name="overridden",
+                                   make_zip=False, override_gates=True)
+    assert read_manifest(overridden.folder)["release_gates"] == {"overridden": True}
