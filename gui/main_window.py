@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from core import __version__
 from core.project import Project, remember_project
+from gui.dialogs.build_dialog import BuildDialog
 from gui.pages.conversations import ConversationsPage
 from gui.pages.documents import DocumentsPage
 from gui.pages.evaluation import EvaluationPage
@@ -30,7 +31,7 @@ from gui.pages.project import ProjectPage
 from gui.pages.step_page import StepPage
 from gui.pages.training import TrainingPage
 from gui.widgets.step_list import StepList
-from gui.wizard import WizardFlow
+from gui.wizard import WizardFlow, needs_documents
 
 
 class MainWindow(QMainWindow):
@@ -61,6 +62,17 @@ class MainWindow(QMainWindow):
         self.steps = StepList(self.flow)
         self.steps.step_chosen.connect(self.go_to)
         side.addWidget(self.steps, 1)
+        self.build_dialog = BuildDialog(self)
+        self.build_dialog.build_finished.connect(self._on_build_finished)
+        self.build_button = QPushButton("Build my &assistant…")
+        self.build_button.setObjectName("primary")
+        self.build_button.setToolTip("Run every step in one go, with the defaults that fit "
+                                     "this computer (after the profile and the documents)")
+        self.build_button.clicked.connect(self.open_build)
+        build_row = QHBoxLayout()
+        build_row.setContentsMargins(16, 0, 16, 0)
+        build_row.addWidget(self.build_button)
+        side.addLayout(build_row)
         row.addWidget(sidebar)
 
         body = QWidget()
@@ -140,6 +152,7 @@ class MainWindow(QMainWindow):
             self.project_label.setText("No project open")
         for page in self.step_pages.values():
             page.show_project(project)
+        self.build_dialog.show_project(project)
         self.close_action.setEnabled(project is not None)
         self.flow.current = 0
         self._refresh()
@@ -151,8 +164,20 @@ class MainWindow(QMainWindow):
         if self.confirm_close():
             self.set_project(None)
 
+    def open_build(self) -> None:
+        self.build_dialog.refresh()
+        self.build_dialog.show()
+        self.build_dialog.raise_()
+
+    def _on_build_finished(self, _status: str) -> None:
+        for page in self.step_pages.values():
+            page.show_project(self.project)  # new conversations, runs, answers and exports
+        self._refresh()
+
     def confirm_close(self) -> bool:
         """Ask the pages with long work whether closing may go ahead (False: stay open)."""
+        if not self.build_dialog.confirm_close():
+            return False
         for page in self.step_pages.values():
             confirm = getattr(page, "confirm_close", None)
             if confirm is not None and not confirm():
@@ -199,6 +224,10 @@ class MainWindow(QMainWindow):
     def _refresh_nav(self) -> None:
         """Steps and Back / Next: what may be entered can change with the project's data."""
         self.steps.refresh()
+        blocked = needs_documents(self.flow.state)
+        self.build_button.setEnabled(not blocked)
+        self.build_button.setToolTip(blocked or "Run every step in one go, with the defaults "
+                                     "that fit this computer")
         self.back_button.setEnabled(self.flow.previous_index() is not None)
         target = self.flow.next_index()
         self.next_button.setEnabled(target is not None)
@@ -238,6 +267,7 @@ class MainWindow(QMainWindow):
     def _shutdown_pages(self) -> None:
         if any(page.is_busy() for page in self.step_pages.values()):
             self.statusBar().showMessage("Stopping background work…")
+        self.build_dialog.shutdown()
         for page in self.step_pages.values():
             page.shutdown()
 

@@ -32,7 +32,7 @@ def _needs_valid_profile(state: Any) -> str:
     return "" if state.profile_valid else "Complete the company profile first."
 
 
-def _needs_documents(state: Any) -> str:
+def needs_documents(state: Any) -> str:
     missing = _needs_valid_profile(state)
     if missing:
         return missing
@@ -49,7 +49,7 @@ def _needs_documents(state: Any) -> str:
 
 
 def _needs_conversations(state: Any) -> str:
-    missing = _needs_documents(state)
+    missing = needs_documents(state)
     if missing:
         return missing
     import sqlite3
@@ -72,7 +72,7 @@ STEPS: tuple[Step, ...] = (
          True, _needs_valid_profile),
     Step("conversations", "Conversations",
          "Generate readable, deduplicated training conversations from your documents.",
-         True, _needs_documents),
+         True, needs_documents),
     Step("training", "Training",
          "Fine-tune the model for your tone (SFT, then preference training) in the background.",
          True, _needs_conversations),

@@ -40,6 +40,8 @@ def main() -> int:
                         help="Export & chat page: start the server and shoot once it runs")
     parser.add_argument("--compare", action="store_true",
                         help="with --ask: the base model answers beside the assistant")
+    parser.add_argument("--build", action="store_true",
+                        help="also shoot the Build my assistant dialog (OUT-build.png)")
     parser.add_argument("--import", dest="paths", nargs="+", default=[],
                         help="files or folders to import on the Documents page first")
     args = parser.parse_args()
@@ -63,10 +65,15 @@ def main() -> int:
     if args.view:
         _open_document(window, args.view, args.redacted, args.select)
     window.show()
+    if args.build:
+        window.open_build()
 
     def shoot() -> None:
         screen = window.screen()
         screen.grabWindow(0).copy(window.frameGeometry()).save(args.out)
+        if args.build:
+            dialog = window.build_dialog
+            dialog.grab().save(args.out.replace(".png", "-build.png"))
         if args.train:
             window.training_page.shutdown()
         window.export_page.shutdown()  # asks the run to stop (it checkpoints first)

@@ -136,7 +136,7 @@ def _conversations(project: Any, plan: BuildPlan, state: dict[str, Any],
 def _sft(project: Any, plan: BuildPlan, state: dict[str, Any], spec: dict[str, Any],
          ctx: JobContext) -> dict[str, Any]:
     run = _train(project, state, "sft", plan.sft_method, plan.sft_preset, plan.sft_steps, "",
-                 ctx)
+                 dict(plan.sft_params), ctx)
     return {"run": run}
 
 
@@ -153,7 +153,7 @@ def _ipo(project: Any, plan: BuildPlan, state: dict[str, Any], spec: dict[str, A
         return {"status": "skipped", "reason": "no preference pairs"}
     sft_run = state["stages"]["sft"]["run"]
     run = _train(project, state, "ipo", plan.ipo_method, plan.ipo_preset, plan.ipo_steps,
-                 f"run:{sft_run}", ctx)
+                 f"run:{sft_run}", dict(plan.ipo_params), ctx)
     return {"run": run, "pairs": int(pairs)}
 
 
@@ -208,7 +208,7 @@ def _trained_runs(state: dict[str, Any]) -> list[str]:
 
 # --- training runs, each its own child -------------------------------------------------
 def _train(project: Any, state: dict[str, Any], stage: str, method: str, preset: str,
-           steps: int | None, base: str, ctx: JobContext) -> str:
+           steps: int | None, base: str, params: dict[str, Any], ctx: JobContext) -> str:
     """Start (or resume) this stage's training run and follow it to its end."""
     from core.jobs.events import run_status
     from core.training.engine import newest_checkpoint
@@ -231,7 +231,7 @@ def _train(project: Any, state: dict[str, Any], stage: str, method: str, preset:
             command = resume_command(run_dir)
     if command is None:
         train_spec = build_spec(project.root, method, preset=preset, base=base,
-                                max_steps=steps)
+                                params=params, max_steps=steps)
         run_dir, command = prepare_run(project, train_spec)
         ctx.log("info", f"{stage}: new run {run_dir.name} ({method}, {preset})")
     assert run_dir is not None

@@ -26,10 +26,13 @@ from gui.widgets.labels import hint_label
 from gui.workers.tasks import run_task
 
 VERDICTS = {"passed": "✓ passed", "failed": "✗ failed", "not_applicable": "– nothing to judge"}
-_FIELDS = (
-    ("golden_min_share", "Golden questions with every fact, at least", "%"),
-    ("min_readable_share", "Readable answers, at least", "%"),
-    ("max_unescalated_share", "Out-of-scope questions answered, at most", "%"),
+_FIELDS = (  # key, short label, what it means (tooltip)
+    ("golden_min_share", "Golden right ≥", "Share of golden questions whose answer states "
+     "every required fact, at least"),
+    ("min_readable_share", "Readable ≥", "Share of answers with Flesch reading ease >= 60, "
+     "at least"),
+    ("max_unescalated_share", "Out of scope answered ≤", "Share of out-of-scope questions "
+     "answered instead of handed to a person, at most"),
 )
 
 
@@ -49,21 +52,23 @@ class GatesView(QWidget):
         layout.addWidget(self.verdict)
         row = QHBoxLayout()
         self.spins: dict[str, QSpinBox] = {}
-        for key, label, suffix in _FIELDS:
+        for key, label, meaning in _FIELDS:
             spin = QSpinBox()
             spin.setRange(0, 100)
-            spin.setSuffix(suffix)
-            spin.setToolTip(label)
+            spin.setSuffix("%")
+            spin.setToolTip(meaning)
             spin.editingFinished.connect(self._save_settings)
             self.spins[key] = spin
-            row.addWidget(QLabel(label + ":"))
+            caption = QLabel(label)
+            caption.setToolTip(meaning)
+            row.addWidget(caption)
             row.addWidget(spin)
         row.addStretch(1)
         layout.addLayout(row)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Gate", "Result", "Detail"])
         self.tree.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.tree.setMinimumHeight(110)
+        self.tree.setMinimumHeight(90)
         layout.addWidget(self.tree, 1)
         self.hint = hint_label("Golden questions are evaluation questions with facts the "
                                "answer must contain: add them on the Evaluation step.")
