@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from core.pipeline.plan import PLANS, STAGE_TITLES, STAGES, format_duration, get_plan
 from gui.widgets.labels import error_label, hint_label
+from gui.workers.close_guard import ask_stop_or_leave, let_go
 from gui.workers.detached_job import DetachedJob
 
 PLAN_CHOICES = (("auto", "Automatic: the GPU plan where there is a GPU, else the CPU plan"),
@@ -215,26 +216,16 @@ class BuildDialog(QDialog):
         return True
 
     def ask_close_choice(self) -> str:
-        """pause | leave | cancel. Tests may replace this."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Your assistant is being built",
-                          "Pause the build (it continues where it stopped when you press "
-                          "Continue) or leave it running in the background? It shows here "
-                          "again when you reopen the project.", parent=self)
-        pause = box.addButton("&Pause it", QMessageBox.ButtonRole.AcceptRole)
-        leave = box.addButton("&Leave it running", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(pause)
-        box.exec()
-        clicked = box.clickedButton()
-        return "pause" if clicked is pause else "leave" if clicked is leave else "cancel"
+        """stop (pause) | leave | cancel. Tests may replace this."""
+        return ask_stop_or_leave(
+            self, "Your assistant is being built", "Pause the build (it continues where it "
+            "stopped when you press Continue) or leave it running in the background? It "
+            "shows here again when you reopen the project.", "&Pause it", "&Leave it running",
+            default="stop")
 
     def shutdown(self) -> None:
         """Pause or leave the build as answered; stop following it either way."""
-        if self.job.is_running() and self.close_choice != "leave" and self.job.run_dir:
-            from core.jobs.events import STOP_FILE
-
-            (self.job.run_dir / STOP_FILE).touch()  # the child saves and ends on its own
-        self.job.detach()
+        let_go(self.job, self.close_choice)
         self.close_choice = ""
 
     # --- job events -------------------------------------------------------------------------

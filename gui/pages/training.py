@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -41,6 +40,7 @@ from core.project import Project
 from gui.widgets.param_form import ParamForm
 from gui.widgets.run_history import RunHistoryTable, duration_text, metrics_text
 from gui.widgets.training_charts import TrainingCharts
+from gui.workers.close_guard import ask_stop_or_leave, let_go
 from gui.workers.detached_job import DetachedJob
 from gui.workers.tasks import run_task
 
@@ -287,23 +287,15 @@ class TrainingPage(QWidget):
 
     def ask_close_choice(self) -> str:
         """stop | leave | cancel. Tests may replace this."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
-                          "A training run is still going. Stop it (a checkpoint is saved, "
-                          "Resume continues later) or leave it running in the background? "
-                          "It shows here again when you reopen the project.", parent=self)
-        leave = box.addButton("&Leave it running", QMessageBox.ButtonRole.AcceptRole)
-        stop = box.addButton("&Stop the run", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(leave)
-        box.exec()
-        clicked = box.clickedButton()
-        return "leave" if clicked is leave else "stop" if clicked is stop else "cancel"
+        return ask_stop_or_leave(
+            self, "Training is running", "A training run is still going. Stop it (a "
+            "checkpoint is saved, Resume continues later) or leave it running in the "
+            "background? It shows here again when you reopen the project.",
+            "&Stop the run", "&Leave it running")
 
     def shutdown(self) -> None:
         """Leave the run going or ask it to stop, as answered; stop following it either way."""
-        if self.job.is_running() and self.close_choice != "leave" and self.job.run_dir:
-            (self.job.run_dir / "STOP").touch()  # the child checkpoints and ends on its own
-        self.job.detach()
+        let_go(self.job, self.close_choice)
         self.close_choice = ""
 
     # --- setup ----------------------------------------------------------------------------------
