@@ -4,7 +4,14 @@ Memory is a sum of named parts (runtime, weights, gradients, AdamW state, refere
 EMA copy, activations, logits) so the GUI can show where it goes and the refusal can say
 what to change. The activation and runtime constants were measured on the embedded model on
 CPU (see tests/core/training and the run's summary.json, which records the measured peak
-beside this estimate). Time comes from FLOPs (6 per parameter and token for full training)
+beside this estimate). Issue 6 measured it on long rows (benchmarks/memory_estimate.py,
+LoRA SFT, bf16, CPU): 256x4 tokens 3.65 GiB, 1024x2 4.98 GiB, 2048x1 5.18 GiB, against an
+old estimate of 2.89 / 4.27 / 4.27 GiB. Two things were missing: a fixed ~0.5 GiB (a second
+float32 copy of the weights while loading / casting) and attention's scores, which sdpa on
+the CPU materialises per sequence (heads x s x s, float32, with softmax and gradient: about
+3 copies, one layer at a time), so the same 2048 tokens cost more as one row than as two.
+The logits part counts the cast logits, their float32 copy, log_softmax and two gradients.
+Time comes from FLOPs (6 per parameter and token for full training)
 over the device's measured matmul rate times an efficiency seen in practice.
 """
 
@@ -25,6 +32,9 @@ CPU_RUNTIME_BYTES = int(0.75 * GIB)
 # What torch keeps per token and layer beyond the formula's saved tensors (allocator slack,
 # autograd bookkeeping): a measured multiplier on the activation term.
 ACTIVATION_SLACK = 1.25
+# Transient float32 tensors of heads x s x s per sequence in one layer's attention (scores,
+# softmax, gradient), measured: 2048x1 vs 1024x2 tokens differ by ~0.2 GiB.
+ATTENTION_COPIES = 3
 # Share of the measured matmul peak that a training step reaches (small models, CPU / GPU).
 EFFICIENCY = {"cpu": 0.30, "cuda": 0.35, "mps": 0.25}
 # Headroom left for the operating system and other programs.
@@ -130,7 +140,8 @@ def estimate_run(shape: ModelShape, *, method: str, params: dict[str, Any], devi
     parts["runtime"] = CPU_RUNTIME_BYTES if device.kind != "cuda" else 0
     weight_bytes = 1 if params.get("quantize") == "8bit" else (
         0.5 if params.get("quantize") == "4bit" else 4)
-    parts["weights"] = int(total * weight_bytes)
+    # + one float32 copy held while loading and casting (measured ~0.5 GiB on 135M)
+    parts["weights"] = int(total * weight_bytes) + total * 4
     if half:  # autocast keeps a low-precision copy of each weight used in a matmul
         parts["weights_cast"] = int(total * 2)
     parts["gradients"] = trainable * 4
@@ -144,8 +155,10 @@ def estimate_run(shape: ModelShape, *, method: str, params: dict[str, Any], devi
     h, f, kv = shape.hidden, shape.ffn, shape.kv_dim
     per_token_layer = (8 * h + 2 * kv + 5 * f) * act_bytes
     parts["activations"] = int(tokens * shape.layers * per_token_layer * ACTIVATION_SLACK)
-    # logits, their float32 copy for the loss and its gradient
-    parts["logits"] = int(tokens * shape.vocab * (act_bytes + 4 + 4))
+    # scores of one layer's attention, per sequence: quadratic in the row length
+    parts["attention"] = int(ATTENTION_COPIES * 4 * shape.heads * seqs * tokens_per_row ** 2)
+    # logits, their float32 copy, log_softmax's output, and the gradients of both
+    parts["logits"] = int(tokens * shape.vocab * (act_bytes + 4 * 4))
     memory = sum(parts.values())
 
     flops_per_token = (4 if lora else 6) * total + (2 * total if preference else 0)
@@ -174,7 +187,8 @@ def check_fits(estimate: Estimate, device: Any, params: dict[str, Any]) -> None:
     if estimate.memory_bytes <= budget:
         return
     batch = int(params["batch_size"])
-    variable = estimate.parts["activations"] + estimate.parts["logits"]
+    variable = (estimate.parts["activations"] + estimate.parts["logits"]
+                + estimate.parts.get("attention", 0))
     fixed = estimate.memory_bytes - variable
     hint: str
     if fixed < budget and variable > 0:

@@ -96,3 +96,39 @@ def test_split_is_seeded_stratified_and_at_least_ten_percent() -> None:
     assert len(split_rows(_rows({"tenant": 3}), 0.1).validation) == 1
     with pytest.raises(ValidationError):
         split_rows(rows, 0.05)
+
+
+def _lora(tokens: float, batch: int = 1, shape: ModelShape = SMOL) -> object:
+    params = {**resolve_params("sft-lora", "tone-lora"), "batch_size": batch}
+    return estimate_run(shape, method="sft-lora", params=params, device=laptop(),
+                        precision="bf16", tokens_per_row=tokens, rows=100)
+
+
+def test_attention_grows_quadratically_with_row_length() -> None:
+    short, long = _lora(512), _lora(2048)
+    assert long.parts["attention"] == pytest.approx(16 * short.parts["attention"], rel=0.01)
+    # the same tokens cost more as one long row than as four short ones
+    assert long.memory_bytes > _lora(512, batch=4).memory_bytes
+
+
+def test_logits_scale_with_vocab_times_tokens() -> None:
+    wide = ModelShape(hidden=576, layers=30, ffn=1536, vocab=2 * 49152, heads=9, kv_heads=3,
+                      tied=True)
+    assert _lora(1024, shape=wide).parts["logits"] == 2 * _lora(1024).parts["logits"]
+    assert _lora(2048).parts["logits"] == pytest.approx(2 * _lora(1024).parts["logits"], rel=0.01)
+
+
+@pytest.mark.slow
+def test_estimate_holds_on_long_rows_of_a_real_lora_run() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "memory_estimate.py"),
+                          "--cases", "1024:sft-lora:1", "--steps", "1"],
+                         capture_output=True, text=True, cwd=root, timeout=300)
+    rows = [line.split() for line in out.stdout.splitlines() if line.startswith(" 1024")]
+    assert rows, out.stdout + out.stderr
+    estimate, measured = float(rows[0][3]), float(rows[0][4])
+    assert 0.9 <= estimate / measured <= 1.35, (estimate, measured)
