@@ -91,9 +91,10 @@ def build_summary(folder: Path) -> str:
         state = load_state(project) or {}
         lines = [f"build {state.get('status', 'not started')}"]
         stages = state.get("stages", {})
-        models = stages.get("evaluate", {}).get("models")
-        if models and stages["evaluate"].get("status") == "done":
-            lines.append(format_table(eval_table(project, models).to_dict()))
+        evaluated = stages.get("evaluate", {})
+        if evaluated.get("models") and evaluated.get("status") == "done":
+            table = eval_table(project, evaluated["models"], questions=evaluated.get("questions"))
+            lines.append(format_table(table.to_dict()))
         selection = state.get("selection")
         if selection:
             lines.append(f"chosen: {selection['method']} run {selection['run']} "

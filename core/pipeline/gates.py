@@ -126,6 +126,13 @@ def shipped_label(run_id: str) -> str:
     return f"run:{run_id}{RETRIEVAL_SUFFIX}"
 
 
+def golden_questions(project: Any) -> list[Any]:
+    """The operator's evaluation questions that list facts the answer must contain."""
+    from core.evaluation.questions import list_questions
+
+    return [q for q in list_questions(project, GOLDEN_SOURCE) if q.must_contain]
+
+
 def check_gates(project: Any, run_id: str | None = None, *, label: str | None = None,
                 settings: GateSettings | None = None, eval_settings: Any = None) -> GateReport:
     """Judge the stored evaluation answers of ``run_id`` (or any ``label``); generates nothing."""
@@ -145,13 +152,18 @@ def check_gates(project: Any, run_id: str | None = None, *, label: str | None = 
                           f"no stored answers for {label}: evaluate it first")
         return GateReport(label, run_id, [gate], 0, questions)
 
-    golden = [d for d in details
-              if d.question.source == GOLDEN_SOURCE and d.question.must_contain]
+    answered = {d.question.id: d for d in details}
+    golden = golden_questions(project)
     golden_fail = []
-    for d in golden:
-        missing = missing_facts(d.answer, d.question.must_contain)
+    for question in golden:
+        detail = answered.get(question.id)
+        if detail is None:
+            golden_fail.append(Failure(question.question, "", "not answered yet: evaluate "
+                                       "this model on the golden questions"))
+            continue
+        missing = missing_facts(detail.answer, question.must_contain)
         if missing:
-            golden_fail.append(Failure(d.question.question, d.answer,
+            golden_fail.append(Failure(question.question, detail.answer,
                                        "missing: " + ", ".join(missing)))
     readable_fail = [Failure(d.question.question, d.answer,
                              f"Flesch {float(d.scores['flesch']):.0f} < 60")

@@ -160,13 +160,19 @@ def _ipo(project: Any, plan: BuildPlan, state: dict[str, Any], spec: dict[str, A
 def _evaluate(project: Any, plan: BuildPlan, state: dict[str, Any], spec: dict[str, Any],
               ctx: JobContext) -> dict[str, Any]:
     from core.evaluation.job import run_evaluate
+    from core.evaluation.questions import list_questions
     from core.pipeline.gates import shipped_label
 
     models = ["base", "prompted", "retrieval"] + [
         shipped_label(run) for run in _trained_runs(state)]
-    run_evaluate({"project": str(project.root), "models": models,
-                  "limit": plan.eval_limit}, ctx)
-    return {"models": models}
+    # every question the operator wrote (golden ones included), and the plan's share of the
+    # held-out conversations
+    operator = [q.id for q in list_questions(project, "operator")]
+    held_out = [q.id for q in list_questions(project, "held_out")]
+    chosen = operator + (held_out[:plan.eval_limit] if plan.eval_limit is not None
+                         else held_out)
+    run_evaluate({"project": str(project.root), "models": models, "questions": chosen}, ctx)
+    return {"models": models, "questions": chosen}
 
 
 def _export(project: Any, plan: BuildPlan, state: dict[str, Any], spec: dict[str, Any],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThreadPool
 
 from core.documents import import_files
 from core.evaluation.questions import add_question
@@ -113,5 +113,10 @@ def test_build_on_the_tiny_plan_stops_at_the_gates_then_exports_with_the_overrid
     assert dialog.table.item(5, 2).text() == "✓ done"
     assert "Your assistant is ready" in dialog.detail.text()
     assert dialog.overall.value() == 1000
-    # the wizard's pages now show what the build made
-    assert win.export_page.export_panel.run_box.count() >= 1
+    # the wizard's pages now show what the build made, the gates included
+    panel = win.export_page.export_panel
+    assert panel.run_box.count() >= 1
+    qtbot.waitUntil(lambda: panel.gates.report is not None, timeout=120_000)
+    assert "FAILED" in panel.gates.verdict.text()  # the golden question still fails
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
+                    timeout=120_000)
