@@ -77,17 +77,10 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
 
         max_length = int(params["max_length"])
         rows = tokenize_split(tokenizer, template, split.train, max_length)
-        if not rows:
-            from core.errors import ValidationError
-            from core.training.data import tokenize_chat
-
-            needed = min(len(tokenize_chat(tokenizer, template, row["messages"], 1 << 20)
-                             ["input_ids"]) for row in split.train[:50])
-            raise ValidationError("max_length", f"max_length {max_length} cuts every "
-                                  "conversation before the assistant's answer (the shortest "
-                                  f"is {needed} tokens, most of it the system prompt).",
-                                  f"Raise max_length to at least {needed}, or shorten the "
-                                  "company's policies in the Project step.")
+        valid_rows = tokenize_split(tokenizer, template, split.validation, max_length)
+        for kept, source in ((rows, split.train), (valid_rows, split.validation)):
+            if not kept and source:
+                _too_short(tokenizer, template, source, max_length)
         # Grounded rows carry two passages (~300-600 tokens) on top of the system prompt.
         cut = sum(len(row["input_ids"]) >= max_length for row in rows)
         cut += len(split.train) - len(rows)  # cut before any answer: left out
@@ -96,8 +89,7 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
                     f"max_length {max_length} and are cut short; raise max_length to keep "
                     "them whole")
         train = Dataset.from_list(rows)
-        valid = Dataset.from_list(tokenize_split(tokenizer, template, split.validation,
-                                                 max_length))
+        valid = Dataset.from_list(valid_rows)
         args = sft_config(output_dir, params, device, precision, steps)
         trainer = _scheduled(SFTTrainer, params)(
             model=model, args=args, train_dataset=train, eval_dataset=valid,
@@ -200,3 +192,18 @@ def make_sampler(tokenizer: Any, template: str, prompts: list[list[dict[str, str
         return out
 
     return sample
+
+
+def _too_short(tokenizer: Any, template: str, rows: list[dict[str, Any]],
+               max_length: int) -> None:
+    """Every conversation of a split is cut before its answer: say which setting to raise."""
+    from core.errors import ValidationError
+    from core.training.data import tokenize_chat
+
+    needed = min(len(tokenize_chat(tokenizer, template, row["messages"], 1 << 20)["input_ids"])
+                 for row in rows[:50])
+    raise ValidationError("max_length", f"max_length {max_length} cuts every conversation "
+                          f"before the assistant's answer (the shortest is {needed} tokens, "
+                          "most of it the system prompt).",
+                          f"Raise max_length to at least {needed}, or shorten the company's "
+                          "policies in the Project step.")
