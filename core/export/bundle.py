@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import time
 import zipfile
@@ -134,6 +135,7 @@ def export_assistant(project: Any, run_id: str | None = None,
                               "Use letters, digits, dots, dashes and underscores only.")
     parent = Path(out_dir).expanduser() if out_dir is not None else Path(project.exports_dir)
     created = _first_missing(parent)
+    _recover(parent, name)
     _check_parent(parent, name)
     report = _Reporter(progress)
     build = _Build(project, run_id, run_dir, chosen, name, report)
@@ -153,7 +155,7 @@ def export_assistant(project: Any, run_id: str | None = None,
             zip_temp.unlink(missing_ok=True)
         if created is not None:
             remove_created_folders(parent, created)
-        if isinstance(exc, OSError) and not report.raised(exc):
+        if isinstance(exc, OSError | sqlite3.Error) and not report.raised(exc):
             raise _os_error(exc, parent) from exc
         raise
     files = [(n, int(s)) for n, s in build.sizes.items()]
@@ -386,13 +388,17 @@ def _write_zip(workspace: Path, parent: Path, name: str) -> Path:
     fd, temp = tempfile.mkstemp(prefix=f".{name}.zip.", suffix=".tmp", dir=parent)
     os.close(fd)
     path = Path(temp)
-    with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
-        for each in sorted(workspace.iterdir()):
-            method = zipfile.ZIP_STORED if each.suffix in (".gguf", ".sqlite") \
-                else zipfile.ZIP_DEFLATED
-            archive.write(each, f"{name}/{each.name}", compress_type=method)
-    fsync_file(path)
-    path.chmod(0o644)
+    try:  # the caller only learns the temp name on success: a failure here removes it
+        with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
+            for each in sorted(workspace.iterdir()):
+                method = zipfile.ZIP_STORED if each.suffix in (".gguf", ".sqlite") \
+                    else zipfile.ZIP_DEFLATED
+                archive.write(each, f"{name}/{each.name}", compress_type=method)
+        fsync_file(path)
+        path.chmod(0o644)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -422,13 +428,35 @@ def _commit(workspace: Path, zip_temp: Path | None, parent: Path,
     return folder, (zip_path if zip_temp is not None else None)
 
 
-def _os_error(exc: OSError, parent: Path) -> TalkSmallError:
-    import errno
+def _recover(parent: Path, name: str) -> None:
+    """Tidy what an export of ``name`` killed mid-way left (kill -9, power cut): its hidden
+    temp folder and zip go; an earlier export parked aside during the final rename comes
+    back if the new one never took its place."""
+    if not parent.is_dir():
+        return
+    folder = parent / name
+    for parked in sorted(parent.glob(f".{name}.old.????????")):
+        if not folder.exists() and (parked / name).is_dir():
+            os.replace(parked / name, folder)
+        shutil.rmtree(parked, ignore_errors=True)
+    leftover = re.compile(rf"\.{re.escape(name)}\.(zip\.)?[A-Za-z0-9_]{{8}}\.tmp")
+    for temp in parent.iterdir():
+        if not leftover.fullmatch(temp.name):
+            continue
+        if temp.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+        else:
+            temp.unlink(missing_ok=True)
 
-    if exc.errno == errno.ENOSPC:
+
+def _os_error(exc: OSError | sqlite3.Error, parent: Path) -> TalkSmallError:
+    from core.project.store import is_disk_full
+
+    if is_disk_full(exc):
         return ValidationError("out", f"The disk holding {parent} is full; nothing was "
                                "exported.", "Free some disk space or export to another folder.")
-    return TalkSmallError(f"Writing the export in {parent} failed: {exc.strerror or exc}; "
+    reason = getattr(exc, "strerror", None) or exc
+    return TalkSmallError(f"Writing the export in {parent} failed: {reason}; "
                           "nothing was exported.", "Check that the folder is writable, retry.")
 
 

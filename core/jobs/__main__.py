@@ -37,8 +37,8 @@ EXIT_CANCELLED = 3
 STDERR_FILE = "stderr.log"
 
 DISK_FULL_HINT = (
-    "free some disk space (or move the project to a bigger disk), then press Resume: "
-    "the last complete checkpoint is kept"
+    "free some disk space (or move the project to a bigger disk), then start it again: what "
+    "was saved before is kept (a training run resumes from its last complete checkpoint)"
 )
 OOM_HINT = (
     "close other programs, lower the batch size or the maximum length, or choose a smaller model"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import __version__
 from core.errors import ProjectError
 from core.project.profile import CompanyProfile
 from core.project.store import DB_NAME, ProjectStore
+
+if TYPE_CHECKING:
+    from core.project.lock import ProjectLock
 
 SUBFOLDERS = ("files", "runs", "exports")
 PROFILE_KEY = "profile"
@@ -22,6 +25,8 @@ BASE_MODEL_KEY = "base_model"  # "embedded" or the path of a model in the models
 class Project:
     root: Path
     store: ProjectStore
+    # The window lock (core/project/lock.py) when a GUI window opened it; closing releases it.
+    lock: ProjectLock | None = field(default=None, compare=False, repr=False)
 
     # --- folders ---------------------------------------------------------------
     @property
@@ -52,7 +57,10 @@ class Project:
     def info(self) -> dict[str, Any]:
         profile = self.profile()
         errors = profile.validate()
-        runs = self.store.query("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        runs: dict[str, int] = {}
+        for row in self.store.query("SELECT id, status FROM runs"):
+            status = self._live_status(row["id"], row["status"])
+            runs[status] = runs.get(status, 0) + 1
         return {
             "path": str(self.root),
             "name": self.name,
@@ -65,11 +73,26 @@ class Project:
             "base_model": self.store.get_setting(BASE_MODEL_KEY, "embedded"),
             "models": [dict(row) for row in self.store.query(
                 "SELECT kind, name, path FROM models ORDER BY id")],
-            "runs": {row[0]: row[1] for row in runs},
+            "runs": runs,
         }
 
+    def _live_status(self, run_id: str, status: str) -> str:
+        """A row says "running" until its job records the end; a job killed with -9 never
+        does, so the run folder (events and the pid's liveness) decides."""
+        if status != "running":
+            return status
+        from core.jobs.events import run_status
+
+        folder = self.runs_dir / run_id
+        return run_status(folder) if folder.is_dir() else "failed"
+
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
 
 
 def create_project(folder: str | os.PathLike[str], company_name: str = "") -> Project:

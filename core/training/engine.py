@@ -171,10 +171,25 @@ def is_main_process() -> bool:
 
 
 def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint: resume must never start from a torn one."""
     folder = Path(run_dir) / CHECKPOINTS
     found = [(int(p.name.split("-")[-1]), p) for p in folder.glob("checkpoint-*")
-             if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()]
+             if p.name.split("-")[-1].isdigit() and checkpoint_complete(p)]
     return max(found)[1] if found else None
+
+
+def checkpoint_complete(folder: Path) -> bool:
+    """The Trainer writes trainer_state.json last, with a plain (non-atomic) write: a folder
+    is complete when that file parses and names the folder's own step. A crash or a full disk
+    while saving leaves it missing or cut short (checkpoint-N with weights, no usable state)."""
+    import json
+
+    try:
+        state = json.loads((Path(folder) / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    step = Path(folder).name.split("-")[-1]
+    return isinstance(state, dict) and str(state.get("global_step")) == step
 
 
 def reset_peak_memory(device_kind: str) -> int:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import TalkSmallError
-from core.project import Project, create_project, open_project, recent_projects
+from core.project import Project, create_project, lock_opened, open_locked, recent_projects
 from core.sample import init_sample
 
 
@@ -107,9 +107,10 @@ class WelcomeView(QWidget):
         self._create(sample=True)
 
     def open_folder(self, folder: str | Path) -> None:
+        """Open with the window lock: a project open in another window is refused here."""
         self.open_error.clear()
         try:
-            project = open_project(folder)
+            project = open_locked(folder)
         except TalkSmallError as exc:
             self.open_error.setText(str(exc))
             return
@@ -146,9 +147,9 @@ class WelcomeView(QWidget):
         project: Project
         try:
             if sample:
-                project = init_sample(folder, company_name=name)
+                project = lock_opened(init_sample(folder, company_name=name))
             else:
-                project = create_project(folder, company_name=name)
+                project = lock_opened(create_project(folder, company_name=name))
         except TalkSmallError as exc:
             self.create_error.setText(str(exc))
             return

@@ -429,11 +429,6 @@ def test_training_resumes_to_success_after_the_kills(world: dict[str, Any]) -> N
     _timed(world, "training", started)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a train run killed with -9 stays 'running' in the runs table, so Project.info() "
-    "(and 'talksmall info') counts a dead run as running; core/training/job.py _record is "
-    "the only writer and cannot run after SIGKILL. Fix: reconcile 'running' rows with "
-    "core.jobs.events.run_status (pid file) in Project.info or when the project opens"))
 def test_a_killed_run_is_not_counted_as_running(world: dict[str, Any]) -> None:
     started = time.monotonic()
     before = _before(world)

@@ -500,3 +500,17 @@ def test_release_gates_refuse_an_unevaluated_or_failing_run_unless_overridden(ex
     overridden = _export_assistant(project, RUN, ["f16"], out_dir=out, name="overridden",
                                    make_zip=False, override_gates=True)
     assert read_manifest(overridden.folder)["release_gates"] == {"overridden": True}
+
+
+def test_what_a_killed_export_left_is_tidied_and_a_parked_export_comes_back(tmp_path: Path):
+    from core.export.bundle import _recover
+
+    (tmp_path / ".acme.abcd_123.tmp").mkdir()  # a workspace
+    (tmp_path / ".acme.zip.k2j4h5g6.tmp").write_bytes(b"half a zip")
+    parked = tmp_path / ".acme.old.q1w2e3r4" / "acme"
+    parked.mkdir(parents=True)  # killed between the two renames of _commit
+    (parked / MANIFEST).write_text("{}")
+    (tmp_path / ".acme.v2.abcd1234.tmp").mkdir()  # another export's workspace: not ours
+    _recover(tmp_path, "acme")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".acme.v2.abcd1234.tmp", "acme"]
+    assert (tmp_path / "acme" / MANIFEST).is_file()
