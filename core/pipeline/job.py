@@ -63,8 +63,8 @@ def run_build(spec: dict[str, Any], ctx: JobContext) -> str:
             if entry["status"] in build_state.FINISHED:
                 ctx.log("info", f"{name}: already {entry['status']}")
                 continue
-            ctx.stage(name, index, len(STAGES))
             build_state.mark(project, state, name, "running")
+            ctx.stage(name, index, len(STAGES))
             try:
                 facts = _STAGES[name](project, plan, state, spec, sub)
             except JobCancelled:
