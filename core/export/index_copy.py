@@ -32,11 +32,11 @@ def copy_index(project: Any, target: Path) -> dict[str, int]:
     The vectors should be current (``core.retrieval.update_index``) so the runner never has
     to write to the copy.
     """
-    source = sqlite3.connect(f"file:{Path(project.store.path)}?mode=ro", uri=True)
     copy = sqlite3.connect(target, isolation_level=None)
     try:
-        source.backup(copy)
-        source.close()
+        # through the project's own connection: a second, read-only connection to a WAL
+        # database failed with "disk I/O error" after the evaluation had written to it
+        project.store.backup_to(copy)
         _trim(copy)
         counts = {name: copy.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
                   for name in ("documents", "chunks", "chunk_vectors")}
@@ -45,7 +45,6 @@ def copy_index(project: Any, target: Path) -> dict[str, int]:
                              "Check the free disk space and that the folder is writable, "
                              "then export again.") from exc
     finally:
-        source.close()
         copy.close()
     check_clean(target)
     return counts

@@ -116,6 +116,11 @@ class ProjectStore:
                     ) from exc
                 raise
 
+    def backup_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into ``target`` (a consistent snapshot, even in WAL)."""
+        with self._lock:
+            self._conn.backup(target)
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()

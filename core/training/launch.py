@@ -33,10 +33,13 @@ def resume_command(run_dir: Path) -> list[str]:
     """Mark the run's spec as resuming and return the command that continues it."""
     import json
 
-    from core.jobs.events import STOP_FILE
+    from core.jobs.events import STOP_FILE, run_status
     from core.training.engine import newest_checkpoint
 
     run_dir = Path(run_dir)
+    if run_status(run_dir) == "succeeded":
+        raise TalkSmallError(f"Run {run_dir.name} has already finished.",
+                             "Start a new run to train further.")
     if newest_checkpoint(run_dir) is None:
         raise TalkSmallError(f"Run {run_dir.name} has no checkpoint to resume from.",
                              "Start a new run instead.")

@@ -403,15 +403,24 @@ def test_training_survives_kill(world: dict[str, Any], point: Point) -> None:
 
 
 def test_training_resumes_to_success_after_the_kills(world: dict[str, Any]) -> None:
+    from core.errors import TalkSmallError
+    from core.jobs.events import run_status
     from core.training.history import list_training_runs
+    from core.training.launch import resume_command
 
     started = time.monotonic()
     before = _before(world)
-    run_dir, command, resumed_from = _train_command(world, fresh=False)
-    done = run_child(command, run_dir, None, 0.0)
-    assert done.finished == "succeeded", done.why()
-    assert f"resuming from checkpoint-{resumed_from}" in [
-        e["message"] for e in done.of_type("log")], done.why()
+    if run_status(world["train_run"]) == "succeeded":
+        # the last kill landed after the run had finished: a finished run is never resumed
+        run_dir = world["train_run"]
+        with pytest.raises(TalkSmallError, match="already finished"):
+            resume_command(run_dir)
+    else:
+        run_dir, command, resumed_from = _train_command(world, fresh=False)
+        done = run_child(command, run_dir, None, 0.0)
+        assert done.finished == "succeeded", done.why()
+        assert f"resuming from checkpoint-{resumed_from}" in [
+            e["message"] for e in done.of_type("log")], done.why()
     check_after_kill(world["root"], before)
     project = open_project(world["root"])
     try:
