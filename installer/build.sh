@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Build the one-folder bundle: installer/build.sh [OUT_DIR]  (default: dist/)
+# Prints build time and bundle size, and writes OUT_DIR/talksmall-linux-x86_64.tar.gz.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="$(mkdir -p "${1:-$ROOT/dist}" && cd "${1:-$ROOT/dist}" && pwd)"
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+start=$(date +%s)
+"$PY" -m PyInstaller --noconfirm --clean --distpath "$OUT" --workpath "$OUT/build" \
+    "$ROOT/installer/talksmall.spec"
+end=$(date +%s)
+echo "build time: $((end - start)) s"
+echo "bundle size (unpacked): $(du -sh "$OUT/talksmall" | cut -f1)"
+tar -C "$OUT" -czf "$OUT/talksmall-linux-x86_64.tar.gz" talksmall
+echo "archive: $OUT/talksmall-linux-x86_64.tar.gz $(du -sh "$OUT/talksmall-linux-x86_64.tar.gz" | cut -f1)"
