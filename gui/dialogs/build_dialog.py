@@ -82,6 +82,7 @@ class BuildDialog(QDialog):
         self.table = QTableWidget(len(STAGES), 3)
         self.table.setHorizontalHeaderLabels(["Stage", "Estimate", "Status"])
         self.table.verticalHeader().hide()
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -309,11 +310,8 @@ class BuildDialog(QDialog):
         self.plan_box.setEnabled(not running and not can_continue(state))
         self.override_button.setVisible(state is not None and state.get("status") == "blocked")
         self.override_button.setEnabled(not running)
-        self.overall.setTextVisible(True)
         self.stage_bar.setVisible(running)
         self.setWindowTitle("Build my assistant" + (" (running)" if running else ""))
-        self.table.setEnabled(True)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
 
 def _auto_plan() -> str:
