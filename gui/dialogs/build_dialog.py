@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from core.pipeline.plan import PLANS, STAGE_TITLES, STAGES, format_duration, get_plan
 from gui.widgets.labels import error_label, hint_label
-from gui.workers.close_guard import ask_stop_or_leave, let_go
+from gui.workers.close_guard import CloseGuard, ask_stop_or_leave
 from gui.workers.detached_job import DetachedJob
 
 PLAN_CHOICES = (("auto", "Automatic: the GPU plan where there is a GPU, else the CPU plan"),
@@ -45,7 +45,7 @@ STATUS_TEXT = {"pending": "waiting", "running": "running…", "done": "✓ done"
 PAUSE_GRACE_MS = 240_000  # a training run saves a checkpoint before it stops
 
 
-class BuildDialog(QDialog):
+class BuildDialog(QDialog, CloseGuard):
     build_finished = Signal(str)  # status
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -206,16 +206,6 @@ class BuildDialog(QDialog):
     def is_busy(self) -> bool:
         return self.job.is_running()
 
-    def confirm_close(self) -> bool:
-        """Asked before the app (or the project) closes; False keeps it open."""
-        if not self.job.is_running():
-            return True
-        choice = self.ask_close_choice()
-        if choice == "cancel":
-            return False
-        self.close_choice = choice
-        return True
-
     def ask_close_choice(self) -> str:
         """stop (pause) | leave | cancel. Tests may replace this."""
         return ask_stop_or_leave(
@@ -223,11 +213,6 @@ class BuildDialog(QDialog):
             "stopped when you press Continue) or leave it running in the background? It "
             "shows here again when you reopen the project.", "&Pause it", "&Leave it running",
             default="stop")
-
-    def shutdown(self) -> None:
-        """Pause or leave the build as answered; stop following it either way."""
-        let_go(self.job, self.close_choice)
-        self.close_choice = ""
 
     # --- job events -------------------------------------------------------------------------
     def _on_event(self, event: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ from core.project import Project
 from gui.widgets.param_form import ParamForm
 from gui.widgets.run_history import RunHistoryTable, duration_text, metrics_text
 from gui.widgets.training_charts import TrainingCharts
-from gui.workers.close_guard import ask_stop_or_leave, let_go
+from gui.workers.close_guard import CloseGuard, ask_stop_or_leave
 from gui.workers.detached_job import DetachedJob
 from gui.workers.tasks import run_task
 
@@ -50,7 +50,7 @@ ESTIMATE_DELAY_MS = 400
 LOG_LINES = 2000
 
 
-class TrainingPage(QWidget):
+class TrainingPage(QWidget, CloseGuard):
     run_finished = Signal(str)  # status
     estimate_ready = Signal(dict)
 
@@ -275,16 +275,6 @@ class TrainingPage(QWidget):
     def is_busy(self) -> bool:
         return self.job.is_running()
 
-    def confirm_close(self) -> bool:
-        """Asked before the app (or the project) closes; False keeps it open."""
-        if not self.job.is_running():
-            return True
-        choice = self.ask_close_choice()
-        if choice == "cancel":
-            return False
-        self.close_choice = choice
-        return True
-
     def ask_close_choice(self) -> str:
         """stop | leave | cancel. Tests may replace this."""
         return ask_stop_or_leave(
@@ -292,11 +282,6 @@ class TrainingPage(QWidget):
             "checkpoint is saved, Resume continues later) or leave it running in the "
             "background? It shows here again when you reopen the project.",
             "&Stop the run", "&Leave it running")
-
-    def shutdown(self) -> None:
-        """Leave the run going or ask it to stop, as answered; stop following it either way."""
-        let_go(self.job, self.close_choice)
-        self.close_choice = ""
 
     # --- setup ----------------------------------------------------------------------------------
     def _fill_methods(self) -> None:

@@ -31,3 +31,33 @@ def let_go(job: DetachedJob, choice: str) -> None:
     if job.is_running() and choice != "leave" and job.run_dir is not None:
         (job.run_dir / STOP_FILE).touch()  # the child saves and ends on its own
     job.detach()
+
+
+class CloseGuard:
+    """For a widget that follows a detached job (``self.job``): asked before the app or the
+    project closes, it records the operator's answer; ``shutdown`` then acts on it.
+
+    The widget supplies ``ask_close_choice`` (its own question, "stop" | "leave" | "cancel";
+    tests replace it) and sets ``close_choice = ""`` in its ``__init__``.
+    """
+
+    job: DetachedJob
+    close_choice: str  # stop | leave: how a close while running was answered
+
+    def ask_close_choice(self) -> str:
+        raise NotImplementedError
+
+    def confirm_close(self) -> bool:
+        """False keeps the app (or the project) open."""
+        if not self.job.is_running():
+            return True
+        choice = self.ask_close_choice()
+        if choice == "cancel":
+            return False
+        self.close_choice = choice
+        return True
+
+    def shutdown(self) -> None:
+        """Stop or leave the job as answered; stop following it either way."""
+        let_go(self.job, self.close_choice)
+        self.close_choice = ""
