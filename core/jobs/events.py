@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -89,6 +89,14 @@ def parse_event_line(line: str | bytes) -> dict[str, Any] | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         return None
     return obj
+
+
+def stream_events(lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+    """The events among a child's stdout lines as they arrive (noise and torn lines skipped)."""
+    for line in lines:
+        event = parse_event_line(line)
+        if event is not None:
+            yield event
 
 
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

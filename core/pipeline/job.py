@@ -249,7 +249,7 @@ def _train(project: Any, state: dict[str, Any], stage: str, method: str, preset:
 
 def _follow(command: list[str], run_dir: Path, ctx: JobContext) -> None:
     """Run the training child, pass its progress on, relay a pause; raise unless it succeeded."""
-    from core.jobs.events import STOP_FILE, parse_event_line
+    from core.jobs.events import STOP_FILE, stream_events
     from core.jobs.launch import child_env
 
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=child_env(),
@@ -257,12 +257,9 @@ def _follow(command: list[str], run_dir: Path, ctx: JobContext) -> None:
     status, error = "failed", None
     assert process.stdout is not None
     try:
-        for raw in process.stdout:
+        for event in stream_events(process.stdout):
             if ctx.should_stop() and not (run_dir / STOP_FILE).exists():
                 (run_dir / STOP_FILE).touch()  # the run saves a checkpoint and ends
-            event = parse_event_line(raw)
-            if event is None:
-                continue
             kind = event.get("type")
             if kind == "progress":
                 ctx.progress(int(event["step"]), max(int(event["total"]), 1))

@@ -26,17 +26,14 @@ def prepare_build(project: Any, *, plan: str = "auto", restart: bool = False,
 def run_build_child(command: list[str], on_event: Callable[[dict[str, Any]], None]
                     ) -> tuple[str, dict[str, float]]:
     """Run the build child to its end; returns its status and the seconds of each stage."""
-    from core.jobs.events import parse_event_line
+    from core.jobs.events import stream_events
     from core.jobs.launch import child_env
 
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=child_env())
     status, timings = "failed", {}
     current, since = "", time.perf_counter()
     assert process.stdout is not None
-    for raw in process.stdout:
-        event = parse_event_line(raw)
-        if event is None:
-            continue
+    for event in stream_events(process.stdout):
         if event["type"] in ("stage", "finished") and current:
             timings[current] = round(time.perf_counter() - since, 1)
         if event["type"] == "stage":

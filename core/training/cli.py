@@ -76,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def follow(command: list[str], run_dir: Path, as_json: bool = False) -> int:
     """Run the child, print its events, stop it cleanly on Ctrl-C; 0 only if it succeeded."""
-    from core.jobs.events import STOP_FILE, parse_event_line
+    from core.jobs.events import STOP_FILE, stream_events
     from core.jobs.launch import child_env
 
     if not as_json:
@@ -85,10 +85,7 @@ def follow(command: list[str], run_dir: Path, as_json: bool = False) -> int:
     status = "failed"
     assert process.stdout is not None
     try:
-        for raw in process.stdout:
-            event = parse_event_line(raw)
-            if event is None:
-                continue
+        for event in stream_events(process.stdout):
             if event.get("type") == "finished":
                 status = str(event.get("status"))
             if as_json:
@@ -101,9 +98,8 @@ def follow(command: list[str], run_dir: Path, as_json: bool = False) -> int:
         (run_dir / STOP_FILE).touch()
         print("stopping: saving a checkpoint (resume with --resume "
               f"{run_dir.name})", file=sys.stderr, flush=True)
-        for raw in process.stdout:
-            event = parse_event_line(raw)
-            if event and event.get("type") == "finished":
+        for event in stream_events(process.stdout):
+            if event.get("type") == "finished":
                 status = str(event.get("status"))
     process.wait()
     return 0 if status == "succeeded" else 1

@@ -23,6 +23,7 @@ from core.jobs.events import (
     pid_alive,
     read_events,
     run_status,
+    stream_events,
 )
 from core.jobs.launch import child_command, child_env, new_run_dir, write_spec
 
@@ -90,6 +91,9 @@ def test_events_are_checked_when_made() -> None:
     assert parse_event_line(b'{"type": "log", "level": "info", "message": "x"}\r\n')["level"]
     assert parse_event_line("[1, 2]") is None
     assert parse_event_line('{"no": "type"}') is None
+    lines = [b"loading weights...\n", b'{"type": "log", "level": "info", "message": "a"}\n',
+             b'{"type": "fini', b'{"type": "finished", "status": "succeeded"}\n']
+    assert [e["type"] for e in stream_events(iter(lines))] == ["log", "finished"]
 
 
 # --- run status --------------------------------------------------------------------------
