@@ -224,8 +224,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_app(args: argparse.Namespace) -> int:
     import subprocess
 
-    # core never imports gui (import-linter contract): start the app as its own process.
-    command = [sys.executable, "-m", "gui.app"]
+    # core never imports gui (import-linter contract): start the app as its own process. In
+    # the installed bundle the app is the executable next to this one.
+    if getattr(sys, "frozen", False):
+        suffix = ".exe" if sys.platform == "win32" else ""
+        command = [str(Path(sys.executable).with_name("talksmall-studio" + suffix))]
+    else:
+        command = [sys.executable, "-m", "gui.app"]
     if args.project:
         command.append(str(args.project))
     return subprocess.call(command)

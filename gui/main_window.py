@@ -146,10 +146,12 @@ class MainWindow(QMainWindow):
             remember_project(project.root, project.name)
             self.flow.state.profile_valid = not project.profile().validate()
             self.project_label.setText(f"{project.name}\n{_short(project.root)}")
+            self.setWindowTitle(f"{project.name} — TalkSmall Studio")
             self.statusBar().showMessage(f"Opened {project.root}", 5000)
         else:
             self.flow.state.profile_valid = False
             self.project_label.setText("No project open")
+            self.setWindowTitle("TalkSmall Studio")
         for page in self.step_pages.values():
             page.show_project(project)
         self.build_dialog.show_project(project)
@@ -207,9 +209,9 @@ class MainWindow(QMainWindow):
     def _on_validity(self, valid: bool) -> None:
         self.flow.state.profile_valid = valid
         if self.project is not None:
-            self.project_label.setText(
-                f"{self.project_page.form.company_name.text().strip() or self.project.root.name}"
-                f"\n{_short(self.project.root)}")
+            name = self.project_page.form.company_name.text().strip() or self.project.root.name
+            self.project_label.setText(f"{name}\n{_short(self.project.root)}")
+            self.setWindowTitle(f"{name} — TalkSmall Studio")
         self._refresh()
 
     def _refresh(self) -> None:

@@ -1,15 +1,31 @@
-"""Entry point of ``talksmall-worker``, the bundle's second executable.
+"""Entry point of the bundle's two console executables, ``talksmall`` and ``talksmall-worker``.
 
-In the installed desktop bundle there is no ``python -m``: the GUI starts long jobs through
-this executable with the same arguments (``<job> --spec spec.json [--run-dir DIR]``);
-``core.jobs.launch.child_command`` picks it when the app runs frozen.
+Both are built from this one script and one analysis (installer/talksmall.spec), so the
+second costs no extra build time; the executable's own name says which it is:
+
+- ``talksmall-worker <job> --spec spec.json [--run-dir DIR]``: the child process for long
+  jobs. In the installed bundle there is no ``python -m``; ``core.jobs.launch.child_command``
+  picks this executable when the app runs frozen.
+- ``talksmall ...``: the command line (``core.cli``), the same as ``pip install``'s.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from core.jobs.__main__ import main
+WORKER = "talksmall-worker"
+
+
+def main() -> int:
+    if Path(sys.executable).stem == WORKER:
+        from core.jobs.__main__ import main as job_main
+
+        return job_main()
+    from core.cli import main as cli_main
+
+    return cli_main()
+
 
 if __name__ == "__main__":
     sys.exit(main())

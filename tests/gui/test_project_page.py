@@ -45,6 +45,7 @@ def test_create_fill_validate_close_reopen(qtbot, window: MainWindow, tmp_path: 
     form = window.project_page.form
     assert form.company_name.text() == "Acme Lettings"
     assert form.isVisible()
+    assert window.windowTitle() == "Acme Lettings — TalkSmall Studio"
 
     qtbot.keyClicks(form.description,
                     "We let and manage family homes for private landlords in Leeds.")
@@ -70,6 +71,7 @@ def test_create_fill_validate_close_reopen(qtbot, window: MainWindow, tmp_path: 
 
     window.close_action.trigger()
     assert window.project is None
+    assert window.windowTitle() == "TalkSmall Studio"
     welcome = window.project_page.welcome
     first = welcome.recent_list.item(0)
     assert "Acme Lettings" in first.text()
