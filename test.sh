@@ -13,12 +13,4 @@ echo "== import-linter (core/ stays free of Qt)"
 .venv/bin/lint-imports
 echo "== pytest"
 export QT_QPA_PLATFORM=offscreen
-set +e
-.venv/bin/python -m pytest "$@"
-status=$?
-set -e
-if [ "$status" = 5 ]; then
-  echo "error: pytest collected no tests; that is a failure, not a pass." >&2
-  exit 1
-fi
-exit "$status"
+run_pytest "$@"

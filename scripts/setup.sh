@@ -33,3 +33,14 @@ ensure_venv() {
   .venv/bin/python -m pip install --quiet --progress-bar off -e "$target"
   echo "$want" > "$stamp"
 }
+
+# pytest with the given arguments; its exit 5 (nothing collected) is a failure, not a pass.
+run_pytest() {
+  local status=0
+  .venv/bin/python -m pytest "$@" || status=$?
+  if [ "$status" = 5 ]; then
+    echo "error: pytest collected no tests; that is a failure, not a pass." >&2
+    return 1
+  fi
+  return "$status"
+}
