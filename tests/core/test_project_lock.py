@@ -16,16 +16,7 @@ from core.errors import ProjectError
 from core.jobs.launch import child_env
 from core.project import ProjectLock, create_project, open_locked, open_project
 from core.project.lock import OWNER_FILE
-
-HOLDER = """
-import sys
-from core.project import open_locked
-project = open_locked(sys.argv[1])
-print("locked", flush=True)
-sys.stdin.read()  # hold until the test closes stdin or kills us
-project.close()
-print("released", flush=True)
-"""
+from tests.lock_holder import held_elsewhere
 
 
 @pytest.fixture
@@ -37,16 +28,8 @@ def project_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def holder(project_dir: Path) -> Iterator[subprocess.Popen[str]]:
     """Another process that opened the project as a window does, and holds it."""
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(project_dir)], text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env())
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "locked"
+    with held_elsewhere(project_dir) as child:
         yield child
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
 
 
 def test_a_second_process_is_refused_and_a_killed_holder_frees_the_lock(

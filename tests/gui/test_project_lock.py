@@ -8,17 +8,15 @@ per process, so the rule needs no special case)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from core.jobs.launch import child_env
 from core.project import create_project
 from gui.main_window import MainWindow
 from gui.pages.welcome import WelcomeView
-from tests.core.test_project_lock import HOLDER
+from tests.lock_holder import held_elsewhere
 
 
 @pytest.fixture
@@ -29,15 +27,8 @@ def project_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def holder(project_dir: Path) -> Iterator[subprocess.Popen[str]]:
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(project_dir)], text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env())
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+    with held_elsewhere(project_dir) as child:
         yield child
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
 
 
 def _window(qtbot) -> MainWindow:
