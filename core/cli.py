@@ -227,8 +227,9 @@ def _cmd_app(args: argparse.Namespace) -> int:
     # core never imports gui (import-linter contract): start the app as its own process. In
     # the installed bundle the app is the executable next to this one.
     if getattr(sys, "frozen", False):
-        suffix = ".exe" if sys.platform == "win32" else ""
-        command = [str(Path(sys.executable).with_name("talksmall-studio" + suffix))]
+        from core.jobs.launch import STUDIO_NAME, bundled_executable
+
+        command = [str(bundled_executable(STUDIO_NAME))]
     else:
         command = [sys.executable, "-m", "gui.app"]
     if args.project:

@@ -145,13 +145,11 @@ class MainWindow(QMainWindow):
         if project is not None:
             remember_project(project.root, project.name)
             self.flow.state.profile_valid = not project.profile().validate()
-            self.project_label.setText(f"{project.name}\n{_short(project.root)}")
-            self.setWindowTitle(f"{project.name} — TalkSmall Studio")
+            self._show_name(project.name)
             self.statusBar().showMessage(f"Opened {project.root}", 5000)
         else:
             self.flow.state.profile_valid = False
-            self.project_label.setText("No project open")
-            self.setWindowTitle("TalkSmall Studio")
+            self._show_name(None)
         for page in self.step_pages.values():
             page.show_project(project)
         self.build_dialog.show_project(project)
@@ -209,10 +207,18 @@ class MainWindow(QMainWindow):
     def _on_validity(self, valid: bool) -> None:
         self.flow.state.profile_valid = valid
         if self.project is not None:
-            name = self.project_page.form.company_name.text().strip() or self.project.root.name
+            self._show_name(self.project_page.form.company_name.text().strip()
+                            or self.project.root.name)
+        self._refresh()
+
+    def _show_name(self, name: str | None) -> None:
+        """The open project's name (None: no project) in the sidebar and the title bar."""
+        if name is None or self.project is None:
+            self.project_label.setText("No project open")
+            self.setWindowTitle("TalkSmall Studio")
+        else:
             self.project_label.setText(f"{name}\n{_short(self.project.root)}")
             self.setWindowTitle(f"{name} — TalkSmall Studio")
-        self._refresh()
 
     def _refresh(self) -> None:
         step = self.flow.steps[self.flow.current]

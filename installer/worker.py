@@ -14,11 +14,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-WORKER = "talksmall-worker"
-
 
 def main() -> int:
-    if Path(sys.executable).stem == WORKER:
+    from core.jobs.launch import WORKER_NAME
+
+    if Path(sys.executable).stem == WORKER_NAME:
         from core.jobs.__main__ import main as job_main
 
         return job_main()

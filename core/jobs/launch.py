@@ -17,12 +17,18 @@ from core.atomic import atomic_write_json
 
 SPEC_FILE = "spec.json"
 WORKER_NAME = "talksmall-worker"
+STUDIO_NAME = "talksmall-studio"
+
+
+def bundled_executable(name: str) -> Path:
+    """A program of the installed bundle, next to the running one's executable."""
+    suffix = ".exe" if os.name == "nt" else ""
+    return Path(sys.executable).with_name(name + suffix)
 
 
 def worker_executable() -> Path:
-    """The bundle's second entry point, next to the app's own executable."""
-    suffix = ".exe" if os.name == "nt" else ""
-    return Path(sys.executable).with_name(WORKER_NAME + suffix)
+    """The bundle's entry point for long jobs."""
+    return bundled_executable(WORKER_NAME)
 
 
 def child_command(job: str, spec_path: Path, run_dir: Path) -> list[str]:
