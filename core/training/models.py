@@ -113,11 +113,17 @@ def load_model(base: Base, params: dict[str, Any], device: Any, tokenizer: Any) 
     import torch
     from transformers import AutoModelForCausalLM
 
+    attention = "sdpa"
+    if params.get("padding_free"):
+        from core.training.attention import register
+
+        attention = register()  # packed conversations attend only to themselves, cheaply
     if base.model_dir is None:
         torch.manual_seed(int(params["seed"]))
         config = scratch_config(tokenizer, base.scratch_config or {})
-        return AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    kwargs: dict[str, Any] = {"dtype": torch.float32, "attn_implementation": "sdpa"}
+        return AutoModelForCausalLM.from_config(config, dtype=torch.float32,
+                                                attn_implementation=attention)
+    kwargs: dict[str, Any] = {"dtype": torch.float32, "attn_implementation": attention}
     if params.get("quantize", "none") != "none":
         kwargs["quantization_config"] = _bnb_config(params["quantize"], device)
         kwargs["dtype"] = torch.bfloat16
