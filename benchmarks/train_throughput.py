@@ -4,8 +4,9 @@ Measures real (non-padding) tokens per second of full fine-tuning of the embedde
 on short customer-support chats, batch 8, on the CPU, for three variants in the same run:
 
 - ``ours``: ``core.training.speed.sft_config`` on pre-tokenized, assistant-masked,
-  padding-free rows (``core.training.data.tokenize_split``), our schedule and thread
-  settings, built as ``core.training.trainers.build_trainer`` builds the SFT trainer;
+  padding-free rows (``core.training.data.tokenize_split``) with packed attention, our
+  schedule, thread settings and CPU loss, built as ``core.training.trainers.build_trainer``
+  builds the SFT trainer (``sft_trainer_class``);
 - ``defaults``: TRL's SFTTrainer with its default SFTConfig on the raw chat rows
   (``trl_default_sft_config(tuned=False)``: gradient checkpointing on, bf16 asked for);
 - ``tuned``: the same with checkpointing off and the CPU's best precision
@@ -81,7 +82,7 @@ def run_variant(variant: str, steps: int, sample: str | None) -> dict[str, Any]:
     from core.training.models import Base, load_model, load_tokenizer
     from core.training.presets import resolve_params
     from core.training.speed import apply_thread_settings, sft_config, trl_default_sft_config
-    from core.training.trainers import _scheduled
+    from core.training.trainers import sft_trainer_class
 
     folder = embedded_hf_dir()
     base = Base("embedded", folder, folder, None)
@@ -100,7 +101,7 @@ def run_variant(variant: str, steps: int, sample: str | None) -> dict[str, Any]:
         train = Dataset.from_list(tokenized)
         args = sft_config(output_dir, params, device, precision, steps,
                           eval_strategy="no", save_strategy="no")
-        trainer_class: Any = _scheduled(SFTTrainer, params)
+        trainer_class: Any = sft_trainer_class(params, device)
     else:
         train = Dataset.from_list(rows)
         args = trl_default_sft_config(output_dir, device, BATCH, steps,
@@ -108,7 +109,9 @@ def run_variant(variant: str, steps: int, sample: str | None) -> dict[str, Any]:
         precision = "bf16" if args.bf16 else "fp32"
         trainer_class = SFTTrainer
         lengths = []
-    model = load_model(base, params, device, tokenizer)
+    # the baselines keep transformers' SDPA; ours attends within each packed conversation
+    model = load_model(base, params if variant == "ours" else {**params, "padding_free": False},
+                       device, tokenizer)
     n_params = sum(p.numel() for p in model.parameters())
 
     counts = {"real": 0, "slots": 0, "loss": 0}

@@ -3,8 +3,10 @@
 On a CPU, TRL's defaults (gradient checkpointing on; bf16 where asked regardless of the CPU)
 waste most of the time: checkpointing recomputes every layer (~3x), and bf16 without
 AVX512_BF16/AMX is emulated (~25x slower). Our recipe: checkpointing off, bf16 autocast only
-where the hardware has it, one thread per physical core, and padding-free batches (a batch's
-conversations are concatenated, so no FLOP is spent on padding). ``sft_config`` and
+where the hardware has it, one thread per physical core, padding-free batches (a batch's
+conversations are concatenated, so no FLOP is spent on padding) whose conversations attend
+only to themselves (core.training.attention), fused AdamW, and off CUDA a loss that projects
+only labelled positions (core.training.loss). ``sft_config`` and
 ``dpo_config`` build the TRL configs from validated params for a detected device;
 ``trl_default_sft_config`` is the baseline the benchmark compares with.
 """
@@ -67,7 +69,7 @@ def _common(output_dir: str | Path, params: dict[str, Any], device: DeviceInfo,
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         prediction_loss_only=True,
-        optim="adamw_torch_fused" if device.kind == "cuda" else "adamw_torch",
+        optim="adamw_torch_fused",  # torch >= 2.4 fuses AdamW on the CPU too: 0.38 -> 0.07 s a step
     )
 
 

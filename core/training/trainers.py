@@ -39,6 +39,19 @@ def _scheduled(base_class: type, params: dict[str, Any]) -> type:
     return Scheduled
 
 
+def sft_trainer_class(params: dict[str, Any], device: Any) -> type:
+    """Our SFTTrainer: our schedule; off CUDA, the label-only loss of core.training.loss
+    (TRL's fused LM head runs its gradients in float32 there)."""
+    from trl import SFTTrainer
+
+    trainer_class = _scheduled(SFTTrainer, params)
+    if device.kind != "cuda":
+        from core.training.loss import cpu_loss_trainer
+
+        trainer_class = cpu_loss_trainer(trainer_class)
+    return trainer_class
+
+
 def steps_per_epoch(rows: int, params: dict[str, Any]) -> int:
     batches = math.ceil(rows / int(params["batch_size"]))
     return max(1, batches // int(params["grad_accum"]))
@@ -71,8 +84,6 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
     callbacks: list[Any] = [events]
 
     if not spec.preference:
-        from trl import SFTTrainer
-
         from core.training.data import tokenize_split
 
         max_length = int(params["max_length"])
@@ -91,7 +102,7 @@ def build_trainer(spec: Any, ctx: Any, *, base: Any, tokenizer: Any, template: s
         train = Dataset.from_list(rows)
         valid = Dataset.from_list(valid_rows)
         args = sft_config(output_dir, params, device, precision, steps)
-        trainer = _scheduled(SFTTrainer, params)(
+        trainer = sft_trainer_class(params, device)(
             model=model, args=args, train_dataset=train, eval_dataset=valid,
             processing_class=tokenizer, callbacks=callbacks + list(extra_callbacks))
         _bind(extra_callbacks, trainer)
