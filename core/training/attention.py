@@ -8,8 +8,9 @@ own with ``is_causal=True``: the same result (checked in the tests against one c
 a time) for the sum of the squares. Measured on 2 CPU cores, embedded 135M model, 8 chats of
 ~200 tokens, forward + backward in bf16: 9.97 s -> 6.71 s a step (docs/decisions.md).
 
-Everything else (padded batches, a batch of more than one row, generation with a cache) goes
-to transformers' own SDPA function unchanged.
+Everything else (padded batches, a batch of more than one row, generation with a cache,
+models with sliding windows, soft-capping or attention sinks) goes to transformers' own SDPA
+function unchanged.
 """
 
 from __future__ import annotations
@@ -59,17 +60,20 @@ def packed_sdpa_attention(module: Any, query: Any, key: Any, value: Any, attenti
     position_ids = kwargs.get("position_ids")
     length = query.shape[2]
     bounds = None
-    if (position_ids is not None and query.shape[0] == 1 and position_ids.shape[0] == 1
-            and key.shape[2] == length and position_ids.shape[-1] == length):
+    # sliding windows, soft-capping and attention sinks need the masked path
+    plain = all(kwargs.get(name) is None for name in ("sliding_window", "softcap", "s_aux"))
+    if (plain and position_ids is not None and query.shape[0] == 1
+            and position_ids.shape[0] == 1 and key.shape[2] == length
+            and position_ids.shape[-1] == length):
         bounds = segment_bounds(position_ids)
     if bounds is None:
         return sdpa_attention_forward(module, query, key, value, attention_mask,
                                       dropout=dropout, scaling=scaling, **kwargs)
-    groups = getattr(module, "num_key_value_groups", 1)
+    grouped = query.shape[1] != key.shape[1]
     parts = [
         torch.nn.functional.scaled_dot_product_attention(
             query[:, :, start:end], key[:, :, start:end], value[:, :, start:end],
-            dropout_p=dropout, scale=scaling, is_causal=True, enable_gqa=groups > 1)
+            dropout_p=dropout, scale=scaling, is_causal=True, enable_gqa=grouped)
         for start, end in pairwise(bounds)
     ]
     return torch.cat(parts, dim=2).transpose(1, 2).contiguous(), None

@@ -8,8 +8,8 @@ float32, and a profile of our 2-core benchmark step put 45% of the step's time i
 token carries a label (``logits_to_keep``, so the prompt costs nothing in the head), in the
 autocast precision, as transformers' own causal-LM loss does; cross-entropy is taken in
 float32. The result is the same mean negative log-likelihood over the labelled tokens (tested
-against TRL's), normalised like TRL's: by ``num_items_in_batch`` when the Trainer gives it
-(gradient accumulation), else by this batch's labelled tokens.
+against the model's own full-logits loss), normalised like TRL's: by ``num_items_in_batch``
+when the Trainer gives it (gradient accumulation), else by this batch's labelled tokens.
 """
 
 from __future__ import annotations
@@ -50,7 +50,11 @@ def cpu_loss_trainer(base_class: type) -> type:
     class LabelOnlyLoss(base_class):  # type: ignore[misc, valid-type]
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
-            if return_outputs or "labels" not in inputs:
+            # TRL's own loss for what this one does not do: MoE router loss, DFT, label
+            # smoothing, a custom loss function, or callers that want the outputs
+            if (return_outputs or "labels" not in inputs or self.aux_loss_enabled
+                    or self.args.loss_type != "nll" or self.label_smoother is not None
+                    or self.compute_loss_func is not None):
                 return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                             num_items_in_batch=num_items_in_batch)
             mode = "train" if self.model.training else "eval"

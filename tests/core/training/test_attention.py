@@ -101,3 +101,21 @@ def test_a_saved_model_loads_where_the_attention_is_not_registered(model: object
     model.save_pretrained(str(tmp_path))  # type: ignore[attr-defined]
     config = json.loads((tmp_path / "config.json").read_text(encoding="utf-8"))
     assert "talksmall" not in json.dumps(config)
+
+
+def test_sliding_windows_and_softcaps_keep_transformers_path() -> None:
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from core.training.attention import packed_sdpa_attention
+
+    generator = torch.Generator().manual_seed(2)
+    query, key, value = (torch.randn(1, 4, 38, 8, generator=generator) for _ in range(3))
+    _, positions = _packed()
+    module = torch.nn.Module()
+    module.is_causal = True
+    packed, _ = packed_sdpa_attention(module, query, key, value, None, position_ids=positions)
+    plain, _ = sdpa_attention_forward(module, query, key, value, None)
+    assert not torch.allclose(packed, plain, atol=1e-4)  # the packed path splits the row
+    windowed, _ = packed_sdpa_attention(module, query, key, value, None,
+                                        position_ids=positions, sliding_window=4)
+    assert torch.allclose(windowed, plain)  # handed over unchanged, mask and all
