@@ -45,10 +45,17 @@ def test_segments_are_found_from_restarting_positions() -> None:
 def test_packed_row_equals_each_conversation_alone(model: object) -> None:
     ids, positions = _packed()
     starts = [0, 7, 26]
+    from unittest import mock
+
     with torch.no_grad():
         alone = torch.cat([model(input_ids=ids[:, s:s + n]).logits  # type: ignore[operator]
                            for s, n in zip(starts, LENGTHS, strict=True)], dim=1)
-        packed = model(input_ids=ids, position_ids=positions).logits  # type: ignore[operator]
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        with mock.patch("torch.nn.functional.scaled_dot_product_attention",
+                        wraps=sdpa) as calls:
+            packed = model(input_ids=ids, position_ids=positions).logits  # type: ignore[operator]
+    layers = model.config.num_hidden_layers  # type: ignore[attr-defined]
+    assert calls.call_count == len(LENGTHS) * layers  # one SDPA call per conversation
     assert torch.allclose(packed, alone, atol=1e-4)
     # a row whose conversations could see each other gives different numbers
     with torch.no_grad():
