@@ -22,6 +22,7 @@ from typing import Any
 from core.errors import TalkSmallError, ValidationError
 from core.paths import resources_dir
 from core.training.grounding import GroundingStats, ground_rows, row_sources
+from core.training.loss import IGNORE_INDEX
 
 TEMPLATES = {"chatml": "chatml_training.jinja", "llama3": "llama3_training.jinja"}
 MIN_ROWS = 2
@@ -150,7 +151,7 @@ def tokenize_chat(tokenizer: Any, template: str, messages: list[dict[str, str]],
                                         return_dict=True, return_assistant_tokens_mask=True)
     ids = list(out["input_ids"])[:max_length]
     mask = list(out["assistant_masks"])[:max_length]
-    labels = [token if keep else -100 for token, keep in zip(ids, mask, strict=True)]
+    labels = [token if keep else IGNORE_INDEX for token, keep in zip(ids, mask, strict=True)]
     return {"input_ids": ids, "labels": labels}
 
 
@@ -160,7 +161,7 @@ def tokenize_split(tokenizer: Any, template: str, rows: list[dict[str, Any]],
     out = []
     for row in rows:
         item = tokenize_chat(tokenizer, template, row["messages"], max_length)
-        if any(label != -100 for label in item["labels"]):
+        if any(label != IGNORE_INDEX for label in item["labels"]):
             out.append(item)
     return out
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import TalkSmallError
+from core.training import loss as label_only_loss
 
 GIB = 1024**3
 # Python + torch + transformers + TRL + datasets after import, on CPU (measured ~0.75 GB).
@@ -157,13 +158,11 @@ def estimate_run(shape: ModelShape, *, method: str, params: dict[str, Any], devi
     parts["activations"] = int(tokens * shape.layers * per_token_layer * ACTIVATION_SLACK)
     # scores of one layer's attention, per sequence: quadratic in the row length
     parts["attention"] = int(ATTENTION_COPIES * 4 * shape.heads * seqs * tokens_per_row ** 2)
-    if not preference and device.kind != "cuda":
-        # core.training.loss: logits of labelled positions in the autocast precision, then
-        # log_softmax's float32 output and its gradient (measured 0.73 GiB on 1,475 tokens)
-        parts["logits"] = int(tokens * shape.vocab * (act_bytes + 2 * 4))
-    else:
-        # logits, their float32 copy, log_softmax's output, and the gradients of both
-        parts["logits"] = int(tokens * shape.vocab * (act_bytes + 4 * 4))
+    # logits, then float32 tensors of the same size: with core.training.loss, log_softmax's
+    # output and its gradient (measured 0.73 GiB on 1,475 tokens); otherwise also the
+    # logits' float32 copy and its gradient
+    float32_copies = 2 if label_only_loss.applies(device, preference) else 4
+    parts["logits"] = int(tokens * shape.vocab * (act_bytes + float32_copies * 4))
     memory = sum(parts.values())
 
     flops_per_token = (4 if lora else 6) * total + (2 * total if preference else 0)

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-IGNORE = -100
+IGNORE_INDEX = -100  # the label of a token the loss skips (prompts, other roles)
+
+
+def applies(device: Any, preference: bool) -> bool:
+    """Whether a run's loss is this one: SFT off CUDA (preference runs keep TRL's DPO loss,
+    and on CUDA TRL's fused head accumulates in float32 for free)."""
+    return not preference and device.kind != "cuda"
 
 
 def label_only_nll(model: Any, inputs: dict[str, Any],
@@ -27,15 +33,15 @@ def label_only_nll(model: Any, inputs: dict[str, Any],
     labels = inputs["labels"]
     targets = labels[:, 1:]
     # positions p whose next token p + 1 is labelled in any row of the batch
-    keep = (targets != IGNORE).any(dim=0).nonzero().flatten()
+    keep = (targets != IGNORE_INDEX).any(dim=0).nonzero().flatten()
     forward = {key: value for key, value in inputs.items() if key != "labels"}
     forward["use_cache"] = False
     logits = model(**forward, logits_to_keep=keep).logits.float()
     chosen = targets[:, keep]
-    valid = chosen != IGNORE
+    valid = chosen != IGNORE_INDEX
     labelled = int(valid.sum())
     total = torch.nn.functional.cross_entropy(logits.flatten(0, 1), chosen.flatten(),
-                                              ignore_index=IGNORE, reduction="sum")
+                                              ignore_index=IGNORE_INDEX, reduction="sum")
     denominator = num_items_in_batch if num_items_in_batch is not None else labelled
     loss = total / torch.as_tensor(denominator, device=total.device).clamp(min=1)
     with torch.no_grad():

@@ -44,11 +44,11 @@ def sft_trainer_class(params: dict[str, Any], device: Any) -> type:
     (TRL's fused LM head runs its gradients in float32 there)."""
     from trl import SFTTrainer
 
-    trainer_class = _scheduled(SFTTrainer, params)
-    if device.kind != "cuda":
-        from core.training.loss import cpu_loss_trainer
+    from core.training import loss
 
-        trainer_class = cpu_loss_trainer(trainer_class)
+    trainer_class = _scheduled(SFTTrainer, params)
+    if loss.applies(device, preference=False):
+        trainer_class = loss.cpu_loss_trainer(trainer_class)
     return trainer_class
 
 
