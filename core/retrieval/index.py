@@ -92,13 +92,20 @@ def update_index(project: Any, progress: Any = None) -> dict[str, Any]:
     """Embed what is missing or stale and refresh the in-memory matrix; a summary.
 
     Safe to call any time (after an import, when the search panel opens); a search calls
-    it implicitly. ``progress(done, total, message)`` reports embedding progress.
+    it implicitly. ``progress(done, total, message)`` reports embedding progress. It also
+    prepares the fast question encoder (core.question_encoder), so questions that follow are
+    embedded in ~5 ms instead of ~13.
     """
+    from core import question_encoder
+
     started = time.perf_counter()
     before = _snapshots.get(str(project.store.path))
     snap = snapshot(project, progress)
+    if progress is not None and question_encoder.status() == "not prepared":
+        progress(snap.size, snap.size, "Preparing the question encoder")
+    encoder = question_encoder.prepare()  # once per machine (~10 s), then a file load
     return {"chunks": snap.size, "embedded": snap.embedded if snap is not before else 0,
-            "seconds": round(time.perf_counter() - started, 3)}
+            "question_encoder": encoder, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def forget_cache(project: Any | None = None) -> None:
