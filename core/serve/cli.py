@@ -39,6 +39,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     check_bind(args.host, args.api_key, args.allow_remote)  # before loading anything
     engine = open_engine(args.target, run=args.run, quant=args.quant)
+    if engine.project is not None:
+        from core.retrieval import update_index
+
+        # the index in memory and the question encoder ready before the first question
+        update_index(engine.project)
 
     def ready(handle: ServerHandle) -> None:
         retrieval = "on (the company's documents)" if engine.project is not None else "off"
