@@ -95,3 +95,17 @@ def test_passage_block_is_numbered_attributed_and_short() -> None:
     assert second.endswith(" ...") and len(second.splitlines()[1]) <= 104
     assert format_passages([]) == ""
     assert passage_ids([_hit(7, "a"), _hit(9, "b")]) == [7, 9]
+
+
+def test_a_ticket_passage_shows_the_agents_reply_only() -> None:
+    from core.documents.tickets import Ticket, ticket_text
+
+    replied, _ = ticket_text(Ticket(row=2, customer_message="Can I view on Saturday? [NAME]",
+                                    agent_reply="On Saturday we view from 10:00 to 16:00."))
+    unanswered, _ = ticket_text(Ticket(row=3, customer_message="Is the flat still free?",
+                                       agent_reply=""))
+    block = format_passages([_hit(3, replied, "Viewings"), _hit(4, unanswered, "Flat")])
+    first, second = block.split("\n\n")
+    assert first == "[1] policies.md - Viewings\nOn Saturday we view from 10:00 to 16:00."
+    assert "Can I view" not in block and "[NAME]" not in block
+    assert second == "[2] policies.md - Flat\nCustomer: Is the flat still free?"
