@@ -127,6 +127,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 def run(n_chunks: int, n_queries: int, embed_all: bool) -> dict:
     import numpy as np
 
+    from core import question_encoder
     from core.embeddings import embed
     from core.retrieval import search
     from core.retrieval.hybrid import CANDIDATES, _embed_single, bm25_ranking, query_vector
@@ -137,8 +138,6 @@ def run(n_chunks: int, n_queries: int, embed_all: bool) -> dict:
         project, built = build_project(Path(tmp), n_chunks, embed_all, rng)
         try:
             qs = questions(n_queries, rng)
-            from core import question_encoder
-
             embed(["warm up the model"])
             encoder = question_encoder.prepare()  # update_index did; the status is reported
             search(project, "warm up the index")

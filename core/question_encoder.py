@@ -20,6 +20,7 @@ exporter out), questions are embedded with PyTorch as before: slower, never diff
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -50,16 +51,22 @@ _problem: str | None = None  # why the ONNX path is off in this process
 
 def encoder_path() -> Path:
     """Where this machine's graph lives: named by the weights and the exporter's versions."""
+    from core.paths import cache_dir
+
+    return cache_dir() / "question-encoder" / _file_name()
+
+
+@functools.cache
+def _file_name() -> str:
+    """Computed once a process: the package lookups cost ~0.9 ms, and a question that finds
+    no graph yet asks for the path again."""
     from importlib.metadata import version
 
     from core.embeddings import MODEL_NAME, model_path
-    from core.paths import cache_dir
 
-    weights = model_path() / "model.safetensors"
-    stat = weights.stat()
+    stat = (model_path() / "model.safetensors").stat()
     key = f"{FORMAT}|{stat.st_size}|{stat.st_mtime_ns}|{version('torch')}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir() / "question-encoder" / f"{MODEL_NAME}-{digest}.onnx"
+    return f"{MODEL_NAME}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
 
 def status() -> str:
@@ -146,11 +153,15 @@ def _run(session: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
 
 
 def _load(path: Path) -> None:
-    """Open ``path`` in ONNX Runtime on one thread (a short question gains nothing from two,
-    and two threads on busy cores wait for each other). Caller holds _lock."""
+    """Make ``path`` the graph questions go through. Caller holds _lock."""
     global _session, _tokenizer
-    if _session is not None:
-        return
+    if _session is None:
+        _session, _tokenizer = _open(path)
+
+
+def _open(path: Path) -> tuple[Any, Any]:
+    """An ONNX Runtime session of ``path`` on one thread (a short question gains nothing from
+    two, and two threads on busy cores wait for each other), and MiniLM's tokenizer."""
     import onnxruntime as ort
     from transformers import AutoTokenizer
 
@@ -161,8 +172,7 @@ def _load(path: Path) -> None:
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    tokenizer = AutoTokenizer.from_pretrained(str(model_path()))
-    _session, _tokenizer = session, tokenizer
+    return session, AutoTokenizer.from_pretrained(str(model_path()))
 
 
 def _export(path: Path) -> None:
@@ -211,13 +221,10 @@ def _export(path: Path) -> None:
 def _check(path: Path) -> None:
     """The graph's vectors must match sentence-transformers' (the index's) for the probes."""
     import numpy as np
-    import onnxruntime as ort
-    from transformers import AutoTokenizer
 
-    from core.embeddings import embed, model_path
+    from core.embeddings import embed
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    tokenizer = AutoTokenizer.from_pretrained(str(model_path()))
+    session, tokenizer = _open(path)
     ours = np.stack([_run(session, tokenizer, [probe])[0] for probe in PROBES])
     theirs = embed(list(PROBES), threads=1)
     cosines = np.sum(ours * theirs, axis=1)
