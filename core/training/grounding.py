@@ -6,11 +6,17 @@ of the training conversations (``grounded_ratio``) is rewritten to exactly that 
 system turn becomes what ``core.chat.prompt.build_prompt`` makes with the passages block of
 ``core.retrieval.format_passages``, byte for byte. Each such row carries the passage that
 holds its answer (the example's own source chunk when the conversation was written from
-one, else the best relevant hit for its first customer question) and a distractor from
-another document or section, in a seeded order, so the model learns to pick the right one.
+one, else the best relevant hit for its first customer question) and, in a seeded order,
+the best other hit for that question: what chat would show beside it, often another part
+of the same section, so the model learns to take the answer from the right passage and
+sentence (a chunk of another section, at random, only when search finds nothing else).
 A row whose question finds nothing relevant carries distractors only and is answered with
 the escalation answer the chat engine gives, so the model learns to hand over when the
-passages do not hold the answer. The other rows stay closed-book (system prompt alone).
+passages do not hold the answer. A row that hands over anyway (off-topic questions, account
+requests only a person can carry out) carries distractors only too, even when its question
+finds a passage: next to a passage that answers, those rows taught the 135M model to hand
+over questions the passage answers (docs/decisions.md, Facts through retrieval). The other
+rows stay closed-book (system prompt alone).
 
 Preference pairs get the same passages in their prompt (shared by chosen and rejected). An
 in-scope pair whose question finds nothing relevant stays closed-book: its chosen answer
@@ -181,12 +187,14 @@ def _ground_one(pool: _Pool, row: dict[str, Any], source: RowSource | None,
     hits = search(pool.project, question, k=SEARCH_K)
     relevant = None
     outcome = "answered"
-    if source is not None and source.chunk_id in pool.by_id:
+    handing_over = source is not None and source.source in ESCALATION_SOURCES
+    if handing_over:
+        pass  # a hand-over never sits beside a passage that answers: see the module docstring
+    elif source is not None and source.chunk_id in pool.by_id:
         relevant = pool.hit(source.chunk_id, relevant=True)
         outcome = "source_chunk"
     elif any(hit.relevant for hit in hits):
         relevant = next(hit for hit in hits if hit.relevant)
-    handing_over = source is not None and source.source in ESCALATION_SOURCES
     if relevant is None:
         if kind != "chat" and not handing_over:
             return row, "closed_book"
@@ -194,8 +202,11 @@ def _ground_one(pool: _Pool, row: dict[str, Any], source: RowSource | None,
         passages = pool.distractors(rng, k, avoid=taken, fallback=hits)
         outcome = "escalation"
     else:
-        taken = {relevant.chunk_id} | {hit.chunk_id for hit in hits if hit.relevant}
-        passages = [relevant, *pool.distractors(rng, k - 1, avoid=taken, unlike=relevant)]
+        runners_up = [hit for hit in hits if hit.chunk_id != relevant.chunk_id][:k - 1]
+        taken = {relevant.chunk_id} | {hit.chunk_id for hit in hits}
+        passages = [relevant, *runners_up,
+                    *pool.distractors(rng, k - 1 - len(runners_up), avoid=taken,
+                                      unlike=relevant)]
     rng.shuffle(passages)
     system = _system_turn(turns, passages)
     if kind != "chat":

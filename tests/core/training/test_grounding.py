@@ -133,7 +133,9 @@ def test_a_grounded_system_turn_is_what_chat_sends(project: Project) -> None:
                                        if _question(r) == FEE_QUESTION)["messages"][1:]
 
 
-def test_the_distractor_is_another_section_not_a_relevant_hit(project: Project) -> None:
+def test_the_second_passage_is_the_one_retrieval_shows_next(project: Project) -> None:
+    """Chat shows the two best hits; a training row shows its answer's passage beside the
+    best other hit for its question, so the model learns to pick within what it will see."""
     _, out, stats = _grounded(project)
     answered = [r for r in out if _question(r) in (FEE_QUESTION, "How much is the holding "
                                                    "deposit?", "What are your management fees?")]
@@ -143,10 +145,8 @@ def test_the_distractor_is_another_section_not_a_relevant_hit(project: Project) 
         hits = search(project, _question(row), k=4)
         relevant = next(h for h in hits if h.relevant)
         assert relevant.chunk_id in shown and len(shown) == 2
-        other = next(i for i in shown if i != relevant.chunk_id)
-        assert other not in {h.chunk_id for h in hits if h.relevant}
-        sections = dict(project.store.query("SELECT id, section FROM chunks"))
-        assert sections[other] != sections[relevant.chunk_id]
+        runner_up = next(h for h in hits if h.chunk_id != relevant.chunk_id)
+        assert set(shown) == {relevant.chunk_id, runner_up.chunk_id}
     rent = _chunk_id(project, "Rent")
     places = {_passage_chunks(project, next(r for r in _grounded(project, seed=s)[1]
                                             if _question(r) == FEE_QUESTION)
@@ -154,8 +154,9 @@ def test_the_distractor_is_another_section_not_a_relevant_hit(project: Project) 
     assert places == {0, 1}  # the seed puts the relevant passage first or second
 
 
-def test_a_distractor_never_shares_the_answers_section(project: Project) -> None:
-    """Office hours is split over two chunks: the second must never distract from the first."""
+def test_a_source_chunk_sits_beside_its_questions_best_other_hit(project: Project) -> None:
+    """Office hours is split over two chunks: a row written from the second shows the best
+    other hit for its question (the first half, as chat would) whatever the seed."""
     office = [r["id"] for r in project.store.query("SELECT id, section FROM chunks ORDER BY id")
               if r["section"].endswith("Office hours and contact channels")]
     assert len(office) == 2
@@ -164,13 +165,35 @@ def test_a_distractor_never_shares_the_answers_section(project: Project) -> None
                         {"role": "tenant", "content": question},
                         {"role": "assistant", "content": "At our office, with photo ID."}]}
     source = RowSource(row_id=0, chunk_id=office[1], source="faq", question=question)
-    seen = set()
-    for seed in range(40):
+    runner_up = next(h.chunk_id for h in search(project, question, k=4)
+                     if h.chunk_id != office[1])
+    orders = set()
+    for seed in range(12):
         out, stats = ground_rows(project, [row], ratio=1.0, seed=seed, sources=[source])
         shown = _passage_chunks(project, out[0]["messages"][0]["content"])
-        assert office[1] in shown and office[0] not in shown and stats.source_chunks == 1
-        seen.update(shown)
-    assert len(seen) > 6  # the distractor is drawn from the rest of the documents
+        assert sorted(shown) == sorted([office[1], runner_up]) and stats.source_chunks == 1
+        orders.add(tuple(shown))
+    assert len(orders) == 2
+
+
+def test_an_account_request_is_handed_over_beside_passages_that_do_not_answer(
+        project: Project) -> None:
+    """A request only a person can carry out keeps its hand-over answer, but never next to a
+    passage that answers its question: beside one, the model learned to hand over questions
+    the passage answers (decisions.md, Facts through retrieval)."""
+    question = "Please take the late fee off my account."
+    handover = "I can't change accounts from here. I'll pass this to a team member."
+    row = {"messages": [{"role": "system", "content": project.profile().system_prompt()},
+                        {"role": "tenant", "content": question},
+                        {"role": "assistant", "content": handover}]}
+    source = RowSource(row_id=0, chunk_id=_chunk_id(project, "Rent"), source="account",
+                       question=question)
+    out, stats = ground_rows(project, [row], ratio=1.0, seed=5, sources=[source])
+    shown = _passage_chunks(project, out[0]["messages"][0]["content"])
+    assert len(shown) == 2 and stats.escalation == 1 and stats.source_chunks == 0
+    assert source.chunk_id not in shown  # not even the chunk it was written from
+    assert not {h.chunk_id for h in search(project, question, k=4)} & set(shown)
+    assert out[0]["messages"][1:] == row["messages"][1:]  # its own hand-over answer, kept
 
 
 def test_a_row_uses_its_own_source_chunk(project: Project) -> None:
