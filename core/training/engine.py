@@ -69,8 +69,9 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
     ctx.log("info", f"{len(split.train)} training and {len(split.validation)} validation "
             f"{'pairs' if spec.preference else 'conversations'} "
             f"({round(100 * len(split.validation) / len(rows))}% held out, stratified by role)")
-    mean_len = tdata.mean_tokens(tokenizer, template, split.train, kind,
-                                 int(spec.params["max_length"]))
+    lengths = tdata.token_lengths(tokenizer, template, split.train, kind,
+                                  int(spec.params["max_length"]))
+    mean_len = sum(lengths) / len(lengths)
     if base.model_dir is None:
         _check_corpus(spec, preset, mean_len * len(split.train))
 
@@ -80,7 +81,9 @@ def run_training(spec: TrainSpec, ctx: Any, extra_callbacks: tuple[Any, ...] = (
     peak_flops = est.measure_peak_flops(device.kind, precision, seconds=0.3)
     estimate = est.estimate_run(shape, method=spec.method, params=spec.params, device=device,
                                 precision=precision, tokens_per_row=per_row,
-                                rows=len(split.train), peak_flops=peak_flops)
+                                rows=len(split.train), peak_flops=peak_flops,
+                                peak_tokens_per_row=None if padded else tdata.longest_batch_tokens(
+                                    lengths, int(spec.params["batch_size"])))
     ctx.log("info", f"estimate: {estimate.memory_bytes / est.GIB:.2f} GiB, about "
             f"{_duration(estimate.seconds)} for {estimate.steps} steps")
     est.check_fits(estimate, device, spec.params)

@@ -121,11 +121,14 @@ def shape_from_dir(model_dir: str | Path) -> ModelShape:
 
 def estimate_run(shape: ModelShape, *, method: str, params: dict[str, Any], device: Any,
                  precision: str, tokens_per_row: float, rows: int,
-                 peak_flops: float | None = None) -> Estimate:
+                 peak_flops: float | None = None,
+                 peak_tokens_per_row: float | None = None) -> Estimate:
     """Memory (bytes) and time (seconds) for ``rows`` conversations of ``tokens_per_row``.
 
     ``tokens_per_row`` is the mean tokenized length (padding-free) or max_length (padded);
-    preference rows count chosen and rejected together.
+    preference rows count chosen and rejected together. Time follows the mean; memory
+    follows ``peak_tokens_per_row`` when given (``data.longest_batch_tokens``: the peak is
+    the longest batch's).
     """
     preference = method in ("ipo", "ipo-ema", "ipo-checkpoint", "dpo")
     lora = bool(params.get("lora"))
@@ -135,6 +138,8 @@ def estimate_run(shape: ModelShape, *, method: str, params: dict[str, Any], devi
     batch = int(params["batch_size"])
     seqs = batch * (2 if preference else 1)
     tokens = math.ceil(seqs * tokens_per_row)
+    per_row_peak = max(tokens_per_row, peak_tokens_per_row or 0.0)
+    peak_tokens = math.ceil(seqs * per_row_peak)
     half = precision in ("bf16", "fp16")
 
     parts: dict[str, int] = {}
@@ -155,14 +160,15 @@ def estimate_run(shape: ModelShape, *, method: str, params: dict[str, Any], devi
     act_bytes = 2 if half else 4
     h, f, kv = shape.hidden, shape.ffn, shape.kv_dim
     per_token_layer = (8 * h + 2 * kv + 5 * f) * act_bytes
-    parts["activations"] = int(tokens * shape.layers * per_token_layer * ACTIVATION_SLACK)
+    parts["activations"] = int(peak_tokens * shape.layers * per_token_layer
+                               * ACTIVATION_SLACK)
     # scores of one layer's attention, per sequence: quadratic in the row length
-    parts["attention"] = int(ATTENTION_COPIES * 4 * shape.heads * seqs * tokens_per_row ** 2)
+    parts["attention"] = int(ATTENTION_COPIES * 4 * shape.heads * seqs * per_row_peak ** 2)
     # logits, then float32 tensors of the same size: with core.training.loss, log_softmax's
     # output and its gradient (measured 0.73 GiB on 1,475 tokens); otherwise also the
     # logits' float32 copy and its gradient
     float32_copies = 2 if label_only_loss.applies(device, preference) else 4
-    parts["logits"] = int(tokens * shape.vocab * (act_bytes + float32_copies * 4))
+    parts["logits"] = int(peak_tokens * shape.vocab * (act_bytes + float32_copies * 4))
     memory = sum(parts.values())
 
     flops_per_token = (4 if lora else 6) * total + (2 * total if preference else 0)

@@ -27,6 +27,7 @@ class Facts:
     train_rows: int
     validation_rows: int
     mean_tokens: float
+    lengths: tuple[float, ...]  # tokens of each (sampled) training row
     base_label: str
 
 
@@ -37,6 +38,7 @@ def preflight(spec: dict[str, Any]) -> dict[str, Any]:
     too small to train from scratch. Errors in the spec or the data raise TalkSmallError.
     """
     from core.training import estimate as est
+    from core.training.data import longest_batch_tokens
     from core.training.spec import parse_spec
 
     parsed = parse_spec(spec)
@@ -47,7 +49,9 @@ def preflight(spec: dict[str, Any]) -> dict[str, Any]:
         else facts.mean_tokens
     estimate = est.estimate_run(facts.shape, method=parsed.method, params=params,
                                 device=facts.device, precision=facts.precision,
-                                tokens_per_row=per_row, rows=facts.train_rows)
+                                tokens_per_row=per_row, rows=facts.train_rows,
+                                peak_tokens_per_row=None if padded else longest_batch_tokens(
+                                    list(facts.lengths), int(params["batch_size"])))
     refusal = None
     try:
         est.check_fits(estimate, facts.device, params)
@@ -111,8 +115,9 @@ def _work_out(project: Any, spec: Any, kind: str) -> Facts:
                                          seed=int(spec.params["seed"]),
                                          ratio=float(spec.params["grounded_ratio"]),
                                          template=template)
-    mean = tdata.mean_tokens(tokenizer, template, split.train, kind,
-                             int(spec.params["max_length"]))
+    lengths = tdata.token_lengths(tokenizer, template, split.train, kind,
+                                  int(spec.params["max_length"]))
     return Facts(device=device, precision=precision, shape=_shape(base, tokenizer),
                  train_rows=len(split.train), validation_rows=len(split.validation),
-                 mean_tokens=mean, base_label=base.label)
+                 mean_tokens=sum(lengths) / len(lengths), lengths=tuple(lengths),
+                 base_label=base.label)

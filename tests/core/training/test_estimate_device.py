@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import TalkSmallError, ValidationError
-from core.training.data import split_rows
+from core.training.data import longest_batch_tokens, split_rows
 from core.training.device import DeviceInfo, choose_precision, detect_device
 from core.training.estimate import ModelShape, check_fits, estimate_run
 from core.training.presets import resolve_params
@@ -116,6 +116,30 @@ def test_logits_scale_with_vocab_times_tokens() -> None:
                       tied=True)
     assert _lora(1024, shape=wide).parts["logits"] == 2 * _lora(1024).parts["logits"]
     assert _lora(2048).parts["logits"] == pytest.approx(2 * _lora(1024).parts["logits"], rel=0.01)
+
+
+def test_memory_follows_the_longest_batch_and_time_the_mean() -> None:
+    """Grounded rows vary in length; the peak comes with the longest batch (issue 12's full
+    SFT on the sample company: mean 1,442 tokens, measured peak a quarter above the mean's
+    estimate, the four longest rows' estimate within a tenth of it)."""
+    lengths = [1812.0, 1785.0, 1704.0, 1689.0, 1200.0, 1100.0, 900.0, 600.0]
+    assert longest_batch_tokens(lengths, 4) == pytest.approx((1812 + 1785 + 1704 + 1689) / 4)
+    assert longest_batch_tokens(lengths, 1) == 1812.0
+    assert longest_batch_tokens(lengths, 20) == pytest.approx(sum(lengths) / 8)
+    params = {**resolve_params("sft", "full"), "batch_size": 4}
+    mean = sum(lengths) / len(lengths)
+    by_mean = estimate_run(SMOL, method="sft", params=params, device=laptop(), precision="bf16",
+                           tokens_per_row=mean, rows=100)
+    by_peak = estimate_run(SMOL, method="sft", params=params, device=laptop(),
+                           precision="bf16", tokens_per_row=mean, rows=100,
+                           peak_tokens_per_row=longest_batch_tokens(lengths, 4))
+    for part in ("activations", "attention", "logits"):
+        assert by_peak.parts[part] > 1.2 * by_mean.parts[part]
+    assert by_peak.parts["weights"] == by_mean.parts["weights"]
+    assert by_peak.seconds == by_mean.seconds and by_peak.tokens_per_step == by_mean.tokens_per_step
+    shorter = estimate_run(SMOL, method="sft", params=params, device=laptop(), precision="bf16",
+                           tokens_per_row=mean, rows=100, peak_tokens_per_row=mean / 2)
+    assert shorter.memory_bytes == by_mean.memory_bytes  # never below the mean's estimate
 
 
 @pytest.mark.slow
