@@ -172,13 +172,6 @@ def preference_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for row in rows]
 
 
-def mean_tokens(tokenizer: Any, template: str, rows: list[dict[str, Any]], kind: str,
-                max_length: int) -> float:
-    """Mean tokenized length (chosen and rejected summed for pairs), for the estimate."""
-    lengths = token_lengths(tokenizer, template, rows, kind, max_length)
-    return sum(lengths) / len(lengths)
-
-
 def longest_batch_tokens(lengths: list[float], batch: int) -> float:
     """Mean length of the ``batch`` longest rows: memory peaks on the longest batch, not
     the mean one (grounded rows vary: mean 1,442 tokens, longest four 1,748 on the sample
