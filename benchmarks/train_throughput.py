@@ -156,12 +156,15 @@ def run_variant(variant: str, steps: int, sample: str | None) -> dict[str, Any]:
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     if variant == "ours":
+        from core.training.data import longest_batch_tokens
         from core.training.estimate import estimate_run, shape_from_dir
 
         mean_tokens = sum(lengths) / len(lengths)
         estimate = estimate_run(shape_from_dir(folder), method="sft", params=params,
                                 device=device, precision=precision,
-                                tokens_per_row=mean_tokens, rows=len(lengths))
+                                tokens_per_row=mean_tokens, rows=len(lengths),
+                                peak_tokens_per_row=longest_batch_tokens(
+                                    lengths, int(params["batch_size"])))
         result.update(mean_tokens_per_row=round(mean_tokens, 1),
                       estimate_bytes=estimate.memory_bytes, estimate_parts=estimate.parts)
     return result

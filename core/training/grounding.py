@@ -38,7 +38,8 @@ from core.conversations.datasets import HELD_OUT, NOT_HELD_OUT_EXAMPLE
 from core.errors import TalkSmallError, ValidationError
 
 ESCALATION_SOURCES = ("off_topic", "account")  # rows whose answer already hands over
-SEARCH_K = 4  # hits read per question: the relevant one, and those no distractor may be
+SEARCH_K = 4  # hits read per question: the relevant one, its runner-up, and those a random
+#                distractor may not be
 USABLE = ("kept", "accepted")  # as core.conversations.store.USABLE, which the export reads
 
 
